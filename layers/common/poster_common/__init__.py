@@ -1,0 +1,1 @@
+"""poster_common."""

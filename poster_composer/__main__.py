@@ -1,0 +1,5 @@
+import sys
+
+from poster_composer.cli import main
+
+sys.exit(main())
