@@ -1,0 +1,75 @@
+# poster-pipeline — `make demo` runs the whole pipeline locally; `make test` runs every check.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# The Lambda runtime is python3.12: prefer it (pyenv's, or one on PATH), else any python3.
+BOOTSTRAP_PYTHON ?= $(shell PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml layers/common/requirements.txt
+	@test -x $(PY) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(STAMP) ## create .venv and install everything (poster-composer lands in .venv/bin)
+
+.PHONY: demo
+demo: $(STAMP) ## run the pipeline end to end on the local stack: fixtures in, posters in out/
+	$(PY) -m local_stack.demo --out out
+
+.PHONY: test
+test: lint lint-infra pytest ## the whole suite: ruff, mypy, cfn-lint, statelint, sam validate, pytest
+
+.PHONY: lint
+lint: $(STAMP) ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: lint-infra
+lint-infra: $(STAMP) ## cfn-lint, statelint and sam validate --lint (aws-sam-cli in .venv-sam)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) tools/statelint_all.py
+	tools/sam.sh validate --lint
+
+.PHONY: pytest
+pytest: $(STAMP) ## unit, integration and end-to-end tests
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: $(STAMP) ## unit tests only (no sockets)
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+.PHONY: gallery
+gallery: $(STAMP) ## render every fixture x aspect ratio x text set into out/gallery/index.html
+	$(PY) -m poster_composer.gallery out/gallery
+
+.PHONY: bench
+bench: $(STAMP) ## renderer benchmark: p50 and ratio to Pillow decode+encode
+	$(PY) bench/bench_render.py
+
+.PHONY: build
+build: $(STAMP) ## sam build (no Docker needed)
+	tools/sam.sh build
+
+.PHONY: deploy
+deploy: build ## sam deploy --guided
+	tools/sam.sh deploy --guided
+
+.PHONY: local-stack
+local-stack: $(STAMP) ## start the local stack and keep it running (prints the moto endpoint)
+	$(VENV)/bin/poster-local-stack up
+
+.PHONY: clean
+clean: ## remove build output and caches (keeps .venv)
+	rm -rf .aws-sam out .mypy_cache .ruff_cache .pytest_cache

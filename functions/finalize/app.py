@@ -1,0 +1,30 @@
+"""Finalize: copy a succeeded task's results into the output bucket."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+
+from poster_common import services
+from poster_common.finalize import finalize_job
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+copy_config_to_registered_loggers(source_logger=logger, include={"poster_common"})
+
+
+@logger.inject_lambda_context(correlation_id_path="task.task_id", clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = finalize_job(event, services.from_environment(), context.get_remaining_time_in_millis)
+    metrics.add_metric(name="ImagesCopied", unit=MetricUnit.Count, value=len(result["output_keys"]))
+    logger.info("job finalized", extra={"outcome": result["outcome"]})
+    return result

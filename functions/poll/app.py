@@ -1,0 +1,35 @@
+"""Poll: one query of the task for the state machine's wait loop."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from poster_common import services
+from poster_common.poll import poll_task
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+tracer = Tracer()
+copy_config_to_registered_loggers(source_logger=logger, include={"poster_common"})
+
+
+@logger.inject_lambda_context(correlation_id_path="task_id", clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = services.from_environment()
+    result = poll_task(
+        event["task_id"],
+        int(event.get("attempt") or 0),
+        str(event.get("submitted_at") or ""),
+        api=deps.api,
+        schedule=deps.settings.poll_schedule,
+        now=datetime.now(UTC),
+    )
+    logger.info("task polled", extra={"status": result["status"], "attempt": result["attempt"]})
+    return result

@@ -1,0 +1,30 @@
+"""RecordFailure: the state machine's single exit for every job that produced no poster."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+
+from poster_common import services
+from poster_common.record_failure import record_failure
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+copy_config_to_registered_loggers(source_logger=logger, include={"poster_common"})
+
+
+@logger.inject_lambda_context(correlation_id_path="task.task_id", clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = record_failure(event, services.from_environment())
+    metrics.add_metric(name="PosterFailed", unit=MetricUnit.Count, value=1)
+    logger.warning("job failed", extra={"code": result["code"], "stage": event.get("failed_stage")})
+    return result

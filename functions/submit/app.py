@@ -1,0 +1,72 @@
+"""Submit: SQS batch of S3 notifications → one idempotent poster job per uploaded image."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from poster_common import services, submit
+from poster_common.s3_events import created_objects
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+copy_config_to_registered_loggers(source_logger=logger, include={"poster_common"})
+
+# A job's result is kept for 24 h, as long as the API keeps its task: duplicates inside that window are free.
+idempotency_config = IdempotencyConfig(event_key_jmespath="job_id", expires_after_seconds=24 * 3600)
+
+
+@cache
+def _start_job_once() -> Callable[..., dict[str, Any]]:
+    persistence = DynamoDBPersistenceLayer(table_name=services.from_environment().settings.idempotency_table)
+
+    def start_job(request: dict[str, Any]) -> dict[str, Any]:
+        return submit.start_job(request, services.from_environment())
+
+    once: Callable[..., dict[str, Any]] = idempotent_function(
+        start_job, data_keyword_argument="request", config=idempotency_config, persistence_store=persistence
+    )
+    return once
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    for ref in created_objects(record.body):
+        logger.append_keys(object_key=ref.key)
+        request = submit.plan_job(ref, services.from_environment())
+        if request is None:
+            continue
+        result = _start_job_once()(request=request)
+        logger.info("job handled", extra={"job_id": request["job_id"], "outcome": result["outcome"]})
+        metrics.add_metric(
+            name="PosterSubmitted" if result["outcome"] == "SUBMITTED" else "PosterRejected",
+            unit=MetricUnit.Count,
+            value=1,
+        )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    idempotency_config.register_lambda_context(context)
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

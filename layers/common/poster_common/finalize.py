@@ -1,0 +1,111 @@
+"""Finalize: copy a succeeded task's results into the output bucket, with a manifest and an event.
+
+The task is queried again here so signed result URLs never pass through the execution history.
+Keys are deterministic (``<prefix><stem>/<i>.<ext>``), so a re-run writes the same objects.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from poster_common.exceptions import NoResultCopiedError, PermanentError, TransientError
+from poster_common.fetch import open_result
+from poster_common.models import Job, ResultItem, TaskSnapshot
+from poster_common.notify import publish_finished
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from poster_common.services import Services
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+SAFETY_MARGIN_MS = 15_000
+
+
+def finalize_job(state: dict[str, Any], services: Services, remaining_ms: Callable[[], int]) -> dict[str, Any]:
+    settings = services.settings
+    job = Job.from_dict(state["job"])
+    snapshot = services.api.query(state["task"]["task_id"])
+    if snapshot.status.value != "SUCCEEDED":
+        raise PermanentError(f"task is {snapshot.status.value}, not SUCCEEDED", code="TaskNotSucceeded")
+    folder = f"{settings.output_prefix}{job.stem}/"
+    outcomes = []
+    for index, item in enumerate(snapshot.results):
+        if remaining_ms() < SAFETY_MARGIN_MS:
+            raise TransientError("not enough time left to copy every result; retrying the whole step")
+        outcomes.append(_copy_one(index, item, folder, job, services))
+    copied = [o["key"] for o in outcomes if o["status"] == "COPIED"]
+    manifest_key = folder + "manifest.json"
+    services.store.put_json(settings.output_bucket, manifest_key, _manifest(job, state, snapshot, outcomes))
+    if not copied:
+        reasons = "; ".join(f"{o['index']}: {o['code']}" for o in outcomes) or "the task returned no results"
+        raise NoResultCopiedError(f"no result could be copied ({reasons})")
+    outcome = "SUCCEEDED" if len(copied) == len(outcomes) else "PARTIAL"
+    publish_finished(
+        services.events,
+        settings.event_bus_name,
+        job_id=job.job_id,
+        source=job.source,
+        outcome=outcome,
+        output_keys=[*copied, manifest_key],
+    )
+    return {"outcome": outcome, "output_keys": copied, "manifest_key": manifest_key}
+
+
+def _copy_one(index: int, item: ResultItem, folder: str, job: Job, services: Services) -> dict[str, Any]:
+    settings = services.settings
+    if item.url is None:
+        return {"index": index, "status": "FAILED", "code": item.code or "NoUrl", "message": item.message}
+    try:
+        with open_result(
+            item.url,
+            allowlist=services.allowlist,
+            session=services.http,
+            max_bytes=settings.max_result_bytes,
+            timeouts=settings.timeouts,
+        ) as body:
+            extension = EXTENSIONS.get(body.content_type)
+            if extension is None:
+                raise PermanentError(f"{body.content_type} results are not accepted", code="ResultNotImage")
+            key = f"{folder}{index}.{extension}"
+            services.store.put_stream(
+                settings.output_bucket,
+                key,
+                body.chunks,
+                content_type=body.content_type,
+                metadata={"job-id": job.job_id},
+            )
+    except PermanentError as exc:
+        logger.warning("result %d of job %s refused: %s", index, job.job_id, exc.code)
+        return {"index": index, "status": "FAILED", "code": exc.code, "message": exc.message}
+    return {"index": index, "status": "COPIED", "key": key, "content_type": body.content_type}
+
+
+def _manifest(
+    job: Job, state: dict[str, Any], snapshot: TaskSnapshot, outcomes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "source": {
+            "bucket": job.source.bucket,
+            "key": job.source.key,
+            "version_id": job.source.version_id,
+            "etag": job.source.etag,
+        },
+        "spec": job.spec.to_dict(),
+        "model": job.model,
+        "task_id": snapshot.task_id,
+        "request_id": state["task"].get("request_id"),
+        "timings": {
+            "submitted_at": job.submitted_at,
+            "task_submit_time": snapshot.submit_time,
+            "task_scheduled_time": snapshot.scheduled_time,
+            "task_end_time": snapshot.end_time,
+            "polls": state.get("poll", {}).get("attempt"),
+        },
+        "task_metrics": snapshot.task_metrics,
+        "results": outcomes,
+    }

@@ -1,0 +1,79 @@
+"""Failure records and the one "Poster job finished" event per job."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_events.client import EventBridgeClient
+
+    from poster_common.models import ObjectRef
+    from poster_common.storage import S3ObjectStore
+
+EVENT_SOURCE = "poster-pipeline"
+EVENT_DETAIL_TYPE = "Poster job finished"
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """Machine-readable account of why a job produced no poster."""
+
+    job_id: str | None
+    stage: str  # submit | task | poll | timeout | finalize
+    code: str
+    message: str
+    source: ObjectRef
+    task_id: str | None = None
+    request_id: str | None = None
+
+    def to_dict(self, recorded_at: str) -> dict[str, Any]:
+        document = asdict(self)
+        document["source"] = {k: v for k, v in asdict(self.source).items() if k != "etag"}
+        document["recorded_at"] = recorded_at
+        return document
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def failure_key(failure_prefix: str, stem: str) -> str:
+    return f"{failure_prefix}{stem}.json"
+
+
+def write_failure(store: S3ObjectStore, bucket: str, key: str, record: FailureRecord) -> None:
+    store.put_json(bucket, key, record.to_dict(utc_now()))
+
+
+def publish_finished(
+    events: EventBridgeClient,
+    bus: str,
+    *,
+    job_id: str | None,
+    source: ObjectRef,
+    outcome: str,
+    output_keys: list[str] | None = None,
+    failure_code: str | None = None,
+) -> None:
+    """Put one event on the bus so other automations can chain on a finished job."""
+    detail = {
+        "job_id": job_id,
+        "source_bucket": source.bucket,
+        "source_key": source.key,
+        "outcome": outcome,
+        "output_keys": output_keys or [],
+        "failure_code": failure_code,
+    }
+    events.put_events(
+        Entries=[
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": EVENT_DETAIL_TYPE,
+                "Detail": json.dumps(detail, ensure_ascii=False),
+                "EventBusName": bus,
+            }
+        ]
+    )

@@ -1,0 +1,86 @@
+"""RecordFailure: turn whatever ended a job badly into a failure record and a FAILED event."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from poster_common import exceptions
+from poster_common.fetch import redact
+from poster_common.models import Job
+from poster_common.notify import FailureRecord, failure_key, publish_finished, write_failure
+
+if TYPE_CHECKING:
+    from poster_common.services import Services
+
+MAX_MESSAGE_CHARS = 1000
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
+_STATUS_CODES = {"CANCELED": "TaskCanceled", "UNKNOWN": "TaskUnknown", "FAILED": "TaskFailed"}
+_TIMEOUT_ERRORS = {"States.Timeout", "Sandbox.Timedout", "Lambda.Timeout"}
+
+
+def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
+    settings = services.settings
+    job = Job.from_dict(state["job"])
+    stage = str(state.get("failed_stage") or "unknown")
+    code, message = describe(stage, state)
+    task = state.get("task") or {}
+    record = FailureRecord(
+        job.job_id, stage, code, message, job.source, task_id=task.get("task_id"), request_id=task.get("request_id")
+    )
+    key = failure_key(settings.failure_prefix, job.stem)
+    write_failure(services.store, settings.output_bucket, key, record)
+    publish_finished(
+        services.events,
+        settings.event_bus_name,
+        job_id=job.job_id,
+        source=job.source,
+        outcome="FAILED",
+        failure_code=code,
+    )
+    return {"failure_key": key, "code": code}
+
+
+def describe(stage: str, state: dict[str, Any]) -> tuple[str, str]:
+    """The failure's code and a safe, short message."""
+    poll = state.get("poll") or {}
+    error = state.get("error")
+    if isinstance(error, dict):
+        return _from_error(str(error.get("Error", "")), str(error.get("Cause", "")))
+    if stage == "timeout":
+        return "TimedOut", (
+            f"task still {poll.get('status')} after {poll.get('attempt')} polls and {poll.get('elapsed_seconds')} s"
+        )
+    status = str(poll.get("status", "UNKNOWN"))
+    code = poll.get("code") or _STATUS_CODES.get(status, "TaskFailed")
+    return str(code), sanitise(str(poll.get("message") or f"task ended {status}"))
+
+
+def _from_error(name: str, cause: str) -> tuple[str, str]:
+    try:
+        parsed = json.loads(cause)
+        detail = str(parsed.get("errorMessage", cause)) if isinstance(parsed, dict) else cause
+    except ValueError:
+        detail = cause
+    if name in _TIMEOUT_ERRORS:
+        return "Timeout", sanitise(f"{name}: {detail}")
+    error_class = _error_classes().get(name)
+    if error_class is not None:
+        return error_class.code, sanitise(detail)
+    return "UnexpectedError", sanitise(f"{name}: {detail}")
+
+
+def sanitise(text: str) -> str:
+    """Drop query strings from any URL in ``text`` and cap its length."""
+    return _URL.sub(lambda match: redact(match.group(0)), text)[:MAX_MESSAGE_CHARS]
+
+
+def _error_classes() -> dict[str, type[exceptions.PosterError]]:
+    found: dict[str, type[exceptions.PosterError]] = {}
+    pending: list[type[exceptions.PosterError]] = [exceptions.PosterError]
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found

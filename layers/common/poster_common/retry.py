@@ -1,0 +1,28 @@
+"""Capped exponential backoff with full jitter, as a bounded iterator of delays."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+def backoff_delays(
+    attempts: int,
+    *,
+    base: float = 0.5,
+    cap: float = 8.0,
+    rng: random.Random | None = None,
+) -> Iterator[float]:
+    """Yield ``attempts - 1`` sleep times: uniform in ``[0, min(cap, base * 2**i)]`` ("full jitter").
+
+    Examples
+    --------
+    >>> len(list(backoff_delays(4, rng=random.Random(1))))
+    3
+    """
+    draw = rng or random.Random()
+    for attempt in range(attempts - 1):
+        yield draw.uniform(0, min(cap, base * 2**attempt))

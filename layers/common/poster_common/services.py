@@ -1,0 +1,58 @@
+"""The collaborators a use case needs, built once per execution environment from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from poster_common import aws
+from poster_common.config import Settings
+from poster_common.fetch import HostAllowlist
+from poster_common.poster_api import PosterApiClient
+from poster_common.secrets import read_api_key
+from poster_common.storage import S3ObjectStore
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: S3ObjectStore
+    api: PosterApiClient
+    http: requests.Session
+    allowlist: HostAllowlist
+    sfn: Any
+    events: Any
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Services:
+        settings = Settings.from_env(environ)
+        http = requests.Session()
+        api = PosterApiClient(
+            settings.base_url,
+            api_key=partial(read_api_key, settings.api_key_secret_name, settings.secret_max_age_seconds),
+            session=http,
+            timeouts=settings.timeouts,
+            max_attempts=settings.submit_max_attempts,
+        )
+        return cls(
+            settings=settings,
+            store=S3ObjectStore(aws.client("s3")),
+            api=api,
+            http=http,
+            allowlist=HostAllowlist.parse(settings.result_host_allowlist),
+            sfn=aws.client("stepfunctions"),
+            events=aws.client("events"),
+        )
+
+
+@cache
+def from_environment() -> Services:
+    """The process-wide ``Services``, built on first use (importing a handler creates no client)."""
+    return Services.from_env(os.environ)
