@@ -37,10 +37,8 @@ lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/mypy
 
 .PHONY: lint-infra
-lint-infra: $(STAMP) ## cfn-lint, statelint and sam validate --lint (aws-sam-cli in .venv-sam)
-	$(VENV)/bin/cfn-lint template.yaml
-	$(PY) tools/statelint_all.py
-	tools/sam.sh validate --lint
+lint-infra: $(STAMP) ## cfn-lint, statelint (raw and substituted), sam validate --lint, translated-template lint
+	$(PY) tools/lint_infra.py
 
 .PHONY: pytest
 pytest: $(STAMP) ## unit, integration and end-to-end tests

@@ -30,7 +30,8 @@ os.environ.update(
 
 def load_event(name: str) -> dict[str, Any]:
     """An event from the top-level ``events/`` folder, shared with ``sam local invoke``."""
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return event
 
 
 def fixture_image(name: str) -> Path:

@@ -50,7 +50,7 @@ class Settings:
     idempotency_table: str = ""
     state_machine_arn: str = ""
     event_bus_name: str = "default"
-    poll_schedule: tuple[float, ...] = DEFAULT_POLL_SCHEDULE
+    poll_schedule: tuple[int, ...] = DEFAULT_POLL_SCHEDULE
     max_poll_attempts: int = 720
     max_wait_seconds: int = 3600
     max_input_bytes: int = 50 * 1024 * 1024
@@ -110,14 +110,14 @@ class Settings:
         if (hosts := get("RESULT_HOST_ALLOWLIST")) is not None:
             values["result_host_allowlist"] = _split(hosts)
         if (schedule := get("POLL_SCHEDULE")) is not None:
-            values["poll_schedule"] = tuple(float(part) for part in _split(schedule))
+            values["poll_schedule"] = tuple(int(part) for part in _split(schedule))
         settings = cls(**values)  # type: ignore[arg-type]
         settings._check()
         return settings
 
     def _check(self) -> None:
         if not self.poll_schedule or any(step < 0 for step in self.poll_schedule):
-            raise ValueError("POLL_SCHEDULE must be a non-empty list of non-negative seconds")
+            raise ValueError("POLL_SCHEDULE must be a non-empty list of non-negative whole seconds")
         if self.submit_max_attempts < 1:
             raise ValueError("SUBMIT_MAX_ATTEMPTS must be at least 1")
         for prefix in (self.input_prefix, self.output_prefix, self.failure_prefix):

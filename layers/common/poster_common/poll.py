@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from poster_common.poster_api import PosterApiClient
 
 
-def next_wait(schedule: Sequence[float], attempt: int) -> float:
+def next_wait(schedule: Sequence[int], attempt: int) -> int:
     """Seconds before poll ``attempt + 1``; the schedule's last value repeats.
 
     Examples
@@ -35,17 +35,16 @@ def poll_task(
     submitted_at: str,
     *,
     api: PosterApiClient,
-    schedule: Sequence[float],
+    schedule: Sequence[int],
     now: datetime,
 ) -> dict[str, Any]:
     """Query once; ``TransientError`` propagates so the state machine's Retry handles it."""
     snapshot = api.query(task_id)
-    wait = next_wait(schedule, attempt + 1)
     return {
         "status": snapshot.status.value,
         "terminal": snapshot.status.terminal,
         "attempt": attempt + 1,
-        "wait_seconds": int(wait) if float(wait).is_integer() else wait,
+        "wait_seconds": next_wait(schedule, attempt + 1),
         "elapsed_seconds": seconds_since(submitted_at, now),
         "request_id": snapshot.request_id,
         "code": snapshot.code,

@@ -36,7 +36,7 @@ class FakeResponse(requests.Response):
 
 
 class _Raw(io.BytesIO):
-    def read(self, amt: int | None = None, decode_content: bool = False) -> bytes:  # type: ignore[override]
+    def read(self, amt: int | None = None, decode_content: bool = False) -> bytes:
         return super().read(amt)
 
 
@@ -50,7 +50,7 @@ class ScriptedSession:
 
     def request(self, method: str, url: str, **kwargs: Any) -> FakeResponse:
         self.calls.append({"method": method, "url": url, **kwargs})
-        answer = self.by_url.get(url) if url in self.by_url else self.script.pop(0)
+        answer = self.by_url[url] if url in self.by_url else self.script.pop(0)
         if isinstance(answer, Exception):
             raise answer
         answer.raw = _Raw(answer.raw.getvalue()) if isinstance(answer.raw, io.BytesIO) else answer.raw
