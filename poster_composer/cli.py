@@ -34,9 +34,17 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from poster_composer.errors import ComposerConfigError
     from poster_composer.server import serve
 
-    serve(host=args.host, port=args.port, tls_dir=args.tls_dir, config_path=args.config)
+    try:
+        serve(host=args.host, port=args.port, tls_dir=args.tls_dir, config_path=args.config)
+    except ComposerConfigError as error:
+        print(f"poster-composer: invalid config: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"poster-composer: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,0 +1,231 @@
+"""The API's own request rules and messages (protocol notes §1, §2 and §7).
+
+Pure functions: each takes what it needs from the request and returns the parsed value or raises an
+``ApiError`` subclass carrying the wire code and message.
+
+Example
+-------
+>>> request = validate_synthesis({"model": "wanx-ast", "input": {
+...     "image_url": "https://example.com/a.png", "title": ["Spring Sale"]}}, models=("wanx-ast",))
+>>> request.title, request.n
+(('Spring Sale',), 1)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from poster_composer.errors import AccessDeniedError, InvalidApiKeyError, InvalidParameterError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+MISSING_KEY_MESSAGE = "No API-key provided."
+INVALID_KEY_MESSAGE = "Invalid API-key provided."
+SYNC_CALL_MESSAGE = "current user api does not support synchronous calls"
+BAD_BODY_MESSAGE = "Required body invalid, please check the request body format."
+MODEL_MESSAGE = "Model not exist."
+N_RANGE_MESSAGE = "Range of n should be [1, 4]"
+UNDERLAY_RANGE_MESSAGE = "Range of underlay should be [0, 2]"
+
+
+@dataclass(frozen=True)
+class SynthesisRequest:
+    """A validated create-task request (``input`` + ``parameters`` of ``wanx-ast``)."""
+
+    model: str
+    image_url: str
+    title: tuple[str, ...]
+    subtitle: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+    underlay: int = 0
+    logo: str | None = None
+    n: int = 1
+    temperature: float = 0.7
+    top_p: float | None = None
+
+
+def check_api_key(authorization: str | None, expected: str | None) -> str:
+    """The Bearer key from an ``Authorization`` header.
+
+    Raises
+    ------
+    InvalidApiKeyError
+        No header, not ``Bearer <key>``, or (when ``expected`` is set) a different key.
+    """
+    if not authorization or not authorization.strip():
+        raise InvalidApiKeyError(MISSING_KEY_MESSAGE)
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise InvalidApiKeyError(INVALID_KEY_MESSAGE)
+    if expected is not None and key != expected:
+        raise InvalidApiKeyError(INVALID_KEY_MESSAGE)
+    return key
+
+
+def check_async_header(value: str | None) -> None:
+    """``X-DashScope-Async`` must be ``enable`` for this model.
+
+    Raises
+    ------
+    AccessDeniedError
+        Header missing or with another value.
+    """
+    if (value or "").strip().lower() != "enable":
+        raise AccessDeniedError(SYNC_CALL_MESSAGE)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """Decode a JSON object body.
+
+    Raises
+    ------
+    InvalidParameterError
+        Not UTF-8 JSON, or not an object.
+    """
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InvalidParameterError(BAD_BODY_MESSAGE) from error
+    if not isinstance(body, dict):
+        raise InvalidParameterError(BAD_BODY_MESSAGE)
+    return body
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its query string and fragment (which may hold a signature)."""
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
+def check_url(url: str) -> str:
+    """Apply the URL rules of the service's downloader (they read like ``requests``' own).
+
+    Raises
+    ------
+    InvalidParameterError
+        No scheme, no host, or a scheme other than http(s). The message names the URL without its
+        query string.
+    """
+    url = url.strip()
+    shown = redact_url(url)
+    if ":" in url and not url.lower().startswith("http"):
+        raise InvalidParameterError(f"No connection adapters were found for '{shown}'")
+    parts = urlsplit(url)
+    if not parts.scheme:
+        raise InvalidParameterError(
+            f"Invalid URL '{shown}': No scheme supplied. Perhaps you meant https://{shown}?")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidParameterError(f"No connection adapters were found for '{shown}'")
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as error:
+        raise InvalidParameterError(f"Invalid URL '{shown}': Invalid port") from error
+    if not host:
+        raise InvalidParameterError(f"Invalid URL '{shown}': No host supplied")
+    return url
+
+
+def _string_list(data: Mapping[str, Any], key: str, label: str, *, required: bool) -> tuple[str, ...]:
+    if key not in data or data[key] is None:
+        if required:
+            raise InvalidParameterError(f"{label} field missing.")
+        return ()
+    value = data[key]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidParameterError(f"{label} is not [str].")
+    if required and not value:
+        raise InvalidParameterError(f"{label} list is empty.")
+    return tuple(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _unit_interval(parameters: Mapping[str, Any], key: str) -> float | None:
+    value = parameters.get(key)
+    if value is None:
+        return None
+    if not _is_number(value) or not 0.0 <= float(value) <= 1.0:
+        raise InvalidParameterError(f"Range of {key} should be [0.0, 1.0]")
+    return float(value)
+
+
+def _validate_input(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidParameterError("Input field missing." if data is None else "Input is not a dict.")
+    image_url = data.get("image_url")
+    if image_url is None:
+        raise InvalidParameterError("Image_url field missing.")
+    if not isinstance(image_url, str):
+        raise InvalidParameterError("Image_url is not str.")
+    fields: dict[str, Any] = {
+        "title": _string_list(data, "title", "Title", required=True),
+        "subtitle": _string_list(data, "subtitle", "Subtitle", required=False),
+        "text": _string_list(data, "text", "Text", required=False),
+    }
+    underlay = data.get("underlay", 0)
+    if underlay is None:
+        underlay = 0
+    if not _is_int(underlay) or not 0 <= underlay <= 2:
+        raise InvalidParameterError(UNDERLAY_RANGE_MESSAGE)
+    logo = data.get("logo")
+    if logo is not None and not isinstance(logo, str):
+        raise InvalidParameterError("Logo is not str.")
+    fields["image_url"] = check_url(image_url)
+    fields["logo"] = check_url(logo) if logo else None
+    fields["underlay"] = underlay
+    return fields
+
+
+def validate_synthesis(body: Mapping[str, Any], models: tuple[str, ...]) -> SynthesisRequest:
+    """Validate a create-task body.
+
+    Parameters
+    ----------
+    body
+        The decoded JSON body: ``{"model", "input", "parameters"}``.
+    models
+        Model names this server accepts.
+
+    Returns
+    -------
+    SynthesisRequest
+
+    Raises
+    ------
+    InvalidParameterError
+        The first broken rule, with the service's message (e.g. "Title field missing.").
+    """
+    model = body.get("model")
+    if not isinstance(model, str) or model not in models:
+        raise InvalidParameterError(MODEL_MESSAGE)
+    fields = _validate_input(body.get("input"))
+    parameters = body.get("parameters")
+    if parameters is None:
+        parameters = {}
+    if not isinstance(parameters, dict):
+        raise InvalidParameterError("Parameters is not a dict.")
+    n = parameters.get("n", 1)
+    if n is None:
+        n = 1
+    if not _is_int(n) or not 1 <= n <= 4:
+        raise InvalidParameterError(N_RANGE_MESSAGE)
+    temperature = _unit_interval(parameters, "temperature")
+    top_p = _unit_interval(parameters, "top_p")
+    return SynthesisRequest(
+        model=model,
+        n=n,
+        temperature=0.7 if temperature is None else temperature,
+        top_p=top_p,
+        **fields,
+    )

@@ -1,0 +1,106 @@
+"""The API's own validation rules and messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from poster_composer.errors import AccessDeniedError, InvalidApiKeyError, InvalidParameterError
+from poster_composer.validation import (
+    check_api_key,
+    check_async_header,
+    check_url,
+    parse_json_object,
+    redact_url,
+    validate_synthesis,
+)
+
+MODELS = ("wanx-ast",)
+
+
+def _body(**input_changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"image_url": "https://img.example/bg.png?sig=1", "title": ["Spring"]}
+    data.update(input_changes)
+    return {"model": "wanx-ast", "input": data, "parameters": {}}
+
+
+def test_a_full_request_is_parsed() -> None:
+    body = _body(subtitle=["Sub"], text=["Go"], underlay=2, logo="http://img.example/logo.png")
+    body["parameters"] = {"n": 4, "temperature": 0, "top_p": 1}
+    request = validate_synthesis(body, MODELS)
+    assert request.title == ("Spring",) and request.subtitle == ("Sub",) and request.text == ("Go",)
+    assert (request.underlay, request.n, request.temperature, request.top_p) == (2, 4, 0.0, 1.0)
+    assert request.logo == "http://img.example/logo.png"
+
+
+def test_defaults() -> None:
+    body = _body()
+    del body["parameters"]
+    request = validate_synthesis(body, MODELS)
+    assert (request.n, request.temperature, request.underlay, request.logo) == (1, 0.7, 0, None)
+    assert request.subtitle == () and request.text == ()
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"model": "wanx-ast", "input": {"image_url": "https://h/x.png"}}, "Title field missing."),
+    (_body(title=None), "Title field missing."),
+    (_body(title=["a", 2]), "Title is not [str]."),
+    (_body(title="a"), "Title is not [str]."),
+    (_body(title=[]), "Title list is empty."),
+    (_body(subtitle=[["a"]]), "Subtitle is not [str]."),
+    (_body(subtitle="a"), "Subtitle is not [str]."),
+    (_body(text=[1.5]), "Text is not [str]."),
+    (_body(image_url="https:xxx.png"), "Invalid URL 'https:xxx.png': No host supplied"),
+    (_body(image_url="https:xxx.png?X-Amz-Signature=s"), "Invalid URL 'https:xxx.png': No host supplied"),
+    (_body(image_url="xxx.png"), "Invalid URL 'xxx.png': No scheme supplied. Perhaps you meant https://xxx.png?"),
+    (_body(image_url="ftp://h/x.png"), "No connection adapters were found for 'ftp://h/x.png'"),
+    (_body(logo="https:logo.png"), "Invalid URL 'https:logo.png': No host supplied"),
+    (_body(underlay=3), "Range of underlay should be [0, 2]"),
+    (_body(underlay=True), "Range of underlay should be [0, 2]"),
+    ({**_body(), "parameters": {"n": 5}}, "Range of n should be [1, 4]"),
+    ({**_body(), "parameters": {"n": 0}}, "Range of n should be [1, 4]"),
+    ({**_body(), "parameters": {"n": "2"}}, "Range of n should be [1, 4]"),
+    ({**_body(), "parameters": {"temperature": -0.1}}, "Range of temperature should be [0.0, 1.0]"),
+    ({**_body(), "parameters": {"top_p": 2}}, "Range of top_p should be [0.0, 1.0]"),
+    ({**_body(), "model": "wanx-v1"}, "Model not exist."),
+    ({"input": _body()["input"]}, "Model not exist."),
+    ({"model": "wanx-ast"}, "Input field missing."),
+])
+def test_each_rule_has_its_message(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidParameterError) as caught:
+        validate_synthesis(body, MODELS)
+    assert (caught.value.status, caught.value.code, caught.value.message) == (400, "InvalidParameter", message)
+
+
+def test_api_keys() -> None:
+    assert check_api_key("Bearer abc", None) == "abc"
+    assert check_api_key("bearer  abc ", "abc") == "abc"
+    for header in (None, "", "Basic abc", "Bearer", "Bearer  "):
+        with pytest.raises(InvalidApiKeyError) as caught:
+            check_api_key(header, None)
+        assert caught.value.status == 401
+    with pytest.raises(InvalidApiKeyError, match=r"Invalid API-key provided\."):
+        check_api_key("Bearer wrong", "right")
+
+
+def test_async_header() -> None:
+    check_async_header("enable")
+    for value in (None, "", "disable"):
+        with pytest.raises(AccessDeniedError) as caught:
+            check_async_header(value)
+        assert (caught.value.status, caught.value.code) == (403, "AccessDenied")
+
+
+def test_json_bodies() -> None:
+    assert parse_json_object(b'{"a": 1}') == {"a": 1}
+    for raw in (b"", b"[]", b"{", b"\xff"):
+        with pytest.raises(InvalidParameterError):
+            parse_json_object(raw)
+
+
+def test_urls() -> None:
+    assert check_url(" https://h.example:8443/a.png?x=1 ") == "https://h.example:8443/a.png?x=1"
+    with pytest.raises(InvalidParameterError, match="Invalid port"):
+        check_url("https://h.example:99999/a.png")
+    assert redact_url("https://h/a.png?X-Amz-Signature=s#f") == "https://h/a.png"
