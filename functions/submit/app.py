@@ -30,6 +30,9 @@ tracer = Tracer()
 metrics = Metrics()
 copy_config_to_registered_loggers(source_logger=logger, include={"poster_common"})
 
+# A sidecar may arrive before its image: its message is tried this many times before it counts as orphaned.
+SIDECAR_TRIES = 3
+
 # A job's result is kept for 24 h, as long as the API keeps its task: duplicates inside that window are free.
 idempotency_config = IdempotencyConfig(event_key_jmespath="job_id", expires_after_seconds=24 * 3600)
 
@@ -51,7 +54,8 @@ def _start_job_once() -> Callable[..., dict[str, Any]]:
 def record_handler(record: SQSRecord) -> None:
     for ref in created_objects(record.body):
         logger.append_keys(object_key=ref.key)
-        request = submit.plan_job(ref, services.from_environment())
+        last_try = int(record.attributes.approximate_receive_count or 1) >= SIDECAR_TRIES
+        request = submit.plan_job(ref, services.from_environment(), last_try=last_try)
         if request is None:
             continue
         result = _start_job_once()(request=request)

@@ -27,6 +27,12 @@ class TransientError(PosterError):
     code = "Transient"
 
 
+class SidecarImageNotYetError(TransientError):
+    """A sidecar arrived before its image; the message is tried again later (uploads can arrive in any order)."""
+
+    code = "SidecarWithoutImage"
+
+
 class PermanentError(PosterError):
     """A failure that retrying cannot fix; it becomes a failure record."""
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from poster_common import images, jobspec
-from poster_common.exceptions import PermanentError, SourceMissingError
+from poster_common.exceptions import PermanentError, SidecarImageNotYetError, SourceMissingError
 from poster_common.models import Job, ObjectRef, job_id_for, stem_for
 from poster_common.notify import FailureRecord, failure_key, publish_finished, utc_now, write_failure
 
@@ -29,8 +29,12 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 UNSUPPORTED_EXTENSIONS = (".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif")
 
 
-def plan_job(ref: ObjectRef, services: Services) -> dict[str, Any] | None:
-    """Name the job an upload stands for; None when the object is not ours to process."""
+def plan_job(ref: ObjectRef, services: Services, *, last_try: bool = True) -> dict[str, Any] | None:
+    """Name the job an upload stands for; None when the object is not ours to process.
+
+    A sidecar whose image is not there yet raises ``SidecarImageNotYetError`` (the message comes back
+    later) until ``last_try``, when it becomes a ``SidecarWithoutImage`` failure record.
+    """
     settings = services.settings
     key = ref.key
     if not key.startswith(settings.input_prefix) or key.endswith("/"):
@@ -39,6 +43,8 @@ def plan_job(ref: ObjectRef, services: Services) -> dict[str, Any] | None:
     if key.endswith(jobspec.SIDECAR_SUFFIX):
         image_key = _image_beside(ref.bucket, key, services)
         if image_key is None:
+            if not last_try:
+                raise SidecarImageNotYetError(f"no image beside {key} yet")
             return _problem(
                 ref,
                 settings.input_prefix,
