@@ -94,9 +94,11 @@ def error_response(error: ApiError, request_id: str) -> HttpResponse:
 
 
 def _oss_error(status: int, code: str, message: str, request_id: str) -> HttpResponse:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n  <Code>{escape(code)}</Code>\n'
-            f"  <Message>{escape(message)}</Message>\n  <RequestId>{request_id}</RequestId>\n"
-            "  <HostId>poster-composer</HostId>\n</Error>\n")
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n  <Code>{escape(code)}</Code>\n'
+        f"  <Message>{escape(message)}</Message>\n  <RequestId>{request_id}</RequestId>\n"
+        "  <HostId>poster-composer</HostId>\n</Error>\n"
+    )
     return HttpResponse(status, {"Content-Type": "application/xml"}, body.encode())
 
 
@@ -131,8 +133,14 @@ class ComposerApp:
     200
     """
 
-    def __init__(self, config: ComposerConfig | None = None, *, fetcher: MediaFetcher | None = None,
-                 renderer: Renderer | None = None, secret: bytes | None = None) -> None:
+    def __init__(
+        self,
+        config: ComposerConfig | None = None,
+        *,
+        fetcher: MediaFetcher | None = None,
+        renderer: Renderer | None = None,
+        secret: bytes | None = None,
+    ) -> None:
         self._initial_config = config or ComposerConfig()
         self._config = self._initial_config
         self._config_lock = threading.Lock()
@@ -146,9 +154,9 @@ class ComposerApp:
         self.query_limiter = SlidingWindowLimiter(self._config.queries_per_second)
         self.results = ResultStore(self._config.result_cache_max_bytes, self._config.result_url_ttl_seconds)
         self.signer = ResultSigner(secret)
-        self.tasks = TaskManager(lambda: self._config, self.stats, self.results, self.signer,
-                                 fetcher,
-                                 renderer or render_with_composer)
+        self.tasks = TaskManager(
+            lambda: self._config, self.stats, self.results, self.signer, fetcher, renderer or render_with_composer
+        )
         self._routes: dict[str, Callable[[HttpRequest, str], HttpResponse]] = {
             "POST " + CREATE_PATH: self._create,
             "GET /api/v1/tasks": self._list,
@@ -233,8 +241,12 @@ class ComposerApp:
             match = _RESULT_PATH.match(path)
             if match and request.method in ("GET", "HEAD"):
                 return self._result(request, request_id, match["task_id"], int(match["index"]))
-            if any(route.split(" ", 1)[1] == path for route in self._routes) or _TASK_PATH.match(path) \
-                    or _CANCEL_PATH.match(path) or _RESULT_PATH.match(path):
+            if (
+                any(route.split(" ", 1)[1] == path for route in self._routes)
+                or _TASK_PATH.match(path)
+                or _CANCEL_PATH.match(path)
+                or _RESULT_PATH.match(path)
+            ):
                 raise MethodNotAllowedError(f"Method {request.method} is not allowed.")
             raise NotFoundError("Not found.")
         except ApiError as error:
@@ -265,8 +277,9 @@ class ComposerApp:
             raise
         self.stats.submission(image_url, title, None)
         logger.info("task %s accepted (n=%d)", task.task_id, synthesis.n)
-        return json_response(200, {"request_id": request_id,
-                                   "output": {"task_id": task.task_id, "task_status": "PENDING"}})
+        return json_response(
+            200, {"request_id": request_id, "output": {"task_id": task.task_id, "task_status": "PENDING"}}
+        )
 
     def _origin(self, request: HttpRequest) -> str:
         return self.config.result_origin or request.origin
@@ -332,8 +345,12 @@ class ComposerApp:
         self.stats.result_served()
         if not behaviour.extra_bytes and not behaviour.stall_seconds:
             return HttpResponse(200, headers, data)
-        return HttpResponse(200, headers, stream=self._stream(data, behaviour.extra_bytes, behaviour.stall_seconds),
-                            content_length=len(data) + behaviour.extra_bytes)
+        return HttpResponse(
+            200,
+            headers,
+            stream=self._stream(data, behaviour.extra_bytes, behaviour.stall_seconds),
+            content_length=len(data) + behaviour.extra_bytes,
+        )
 
     def _stream(self, data: bytes, extra_bytes: int, stall_seconds: float) -> Iterator[bytes]:
         half = len(data) // 2

@@ -28,8 +28,9 @@ def _render(args: argparse.Namespace) -> int:
         print(target)
     if args.layout_json:
         layouts = [poster.layout for poster in posters]
-        args.layout_json.write_text(json.dumps(layouts[0] if len(layouts) == 1 else layouts, indent=2,
-                                               ensure_ascii=False))
+        args.layout_json.write_text(
+            json.dumps(layouts[0] if len(layouts) == 1 else layouts, indent=2, ensure_ascii=False)
+        )
     return 0
 
 

@@ -447,8 +447,14 @@ class FaultInjector:
                     extra_bytes=rule.result_extra_bytes,
                     stall_seconds=rule.result_stall_seconds,
                 )
-            return TaskPlan(outcome=outcome, code=code, message=message, failed_indices=frozenset(failed),
-                            task_seconds=task_seconds, results=behaviour)
+            return TaskPlan(
+                outcome=outcome,
+                code=code,
+                message=message,
+                failed_indices=frozenset(failed),
+                task_seconds=task_seconds,
+                results=behaviour,
+            )
 
 
 def parse_rules(value: Sequence[Mapping[str, Any]]) -> tuple[Rule, ...]:

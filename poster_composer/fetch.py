@@ -69,8 +69,9 @@ class HttpMediaFetcher:
     def __call__(self, url: str, field: str, limits: FetchLimits) -> bytes:
         deadline = time.monotonic() + limits.total_timeout
         try:
-            with self._session.get(url, stream=True, allow_redirects=True,
-                                   timeout=(limits.connect_timeout, limits.read_timeout)) as response:
+            with self._session.get(
+                url, stream=True, allow_redirects=True, timeout=(limits.connect_timeout, limits.read_timeout)
+            ) as response:
                 if response.status_code != 200:
                     logger.info("download of %s failed: HTTP %d", redact_url(url), response.status_code)
                     raise TaskFailedError(DATA_INSPECTION_CODE, UNREACHABLE_MESSAGE)
@@ -131,7 +132,8 @@ def inspect_image(data: bytes, field: str, rules: ImageRules) -> tuple[int, int]
 
     names = " and ".join("JPG" if name == "JPEG" else name for name in rules.formats)
     unsupported = TaskFailedError(
-        "InvalidParameter", f"The format of {field} is not supported, only {names} are supported.")
+        "InvalidParameter", f"The format of {field} is not supported, only {names} are supported."
+    )
     try:
         with Image.open(io.BytesIO(data)) as image:
             image_format, (width, height) = image.format, image.size
@@ -142,5 +144,6 @@ def inspect_image(data: bytes, field: str, rules: ImageRules) -> tuple[int, int]
     if max(width, height) > rules.max_long_side or min(width, height) > rules.max_short_side:
         raise TaskFailedError(
             "InvalidParameter",
-            f"The resolution of {field} exceeds the limit of {rules.max_long_side}x{rules.max_short_side}.")
+            f"The resolution of {field} exceeds the limit of {rules.max_long_side}x{rules.max_short_side}.",
+        )
     return width, height

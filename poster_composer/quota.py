@@ -40,8 +40,7 @@ class SlidingWindowLimiter:
     True
     """
 
-    def __init__(self, rate: float | None, window: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float | None, window: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._clock = clock
         self._window = window

@@ -55,8 +55,9 @@ class ResultSigner:
     >>> signer.verify("/results/t/0.png", parse_qs(query))
     """
 
-    def __init__(self, secret: bytes | None = None, access_key_id: str = ACCESS_KEY_ID,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, secret: bytes | None = None, access_key_id: str = ACCESS_KEY_ID, clock: Callable[[], float] = time.time
+    ) -> None:
         self._secret = secret or secrets.token_bytes(32)
         self._access_key_id = access_key_id
         self._clock = clock
@@ -91,9 +92,13 @@ class ResultSigner:
         expires = int(expires_values[0])
         expected = self._signature(path, expires)
         if key_values[0] != self._access_key_id or not hmac.compare_digest(
-                signature_values[0].encode(), expected.encode()):
-            raise SignatureRejectedError(403, "SignatureDoesNotMatch",
-                                    "The request signature we calculated does not match the signature you provided.")
+            signature_values[0].encode(), expected.encode()
+        ):
+            raise SignatureRejectedError(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+            )
         if expires < self._clock():
             raise SignatureRejectedError(403, "AccessDenied", "Request has expired.")
 

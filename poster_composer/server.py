@@ -57,8 +57,9 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # bursts of clients (load tests) must not be refused at the listen backlog
 
-    def __init__(self, address: tuple[str, int], app: ComposerApp, scheme: str,
-                 ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, address: tuple[str, int], app: ComposerApp, scheme: str, ssl_context: ssl.SSLContext | None
+    ) -> None:
         self.app = app
         self.scheme = scheme
         self.ssl_context = ssl_context
@@ -73,8 +74,7 @@ class _HTTPServer(ThreadingHTTPServer):
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.ssl_context is not None:
             # The handshake runs in the connection's own thread (``_Handler.setup``), not here.
-            connection = self.ssl_context.wrap_socket(connection, server_side=True,
-                                                      do_handshake_on_connect=False)
+            connection = self.ssl_context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
         with self._connections_lock:
             self._connections.add(connection)
         return connection, address
@@ -203,8 +203,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         # Errors logged by http.server embed the request line; keep only its path.
-        logger.debug("%s: http.server reported a protocol error (details withheld: they may hold a query)",
-                     self.client_address[0])
+        logger.debug(
+            "%s: http.server reported a protocol error (details withheld: they may hold a query)",
+            self.client_address[0],
+        )
 
 
 class ComposerServer:
@@ -232,10 +234,18 @@ class ComposerServer:
     >>> #     print(server.base_url)   # http://127.0.0.1:<port>/api/v1
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls_dir: Path | None = None,
-                 config: ComposerConfig | Mapping[str, Any] | None = None, *, public_host: str | None = None,
-                 fetcher: MediaFetcher | None = None, renderer: Renderer | None = None,
-                 secret: bytes | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls_dir: Path | None = None,
+        config: ComposerConfig | Mapping[str, Any] | None = None,
+        *,
+        public_host: str | None = None,
+        fetcher: MediaFetcher | None = None,
+        renderer: Renderer | None = None,
+        secret: bytes | None = None,
+    ) -> None:
         if config is None or isinstance(config, ComposerConfig):
             parsed = config or ComposerConfig()
         else:
@@ -261,13 +271,13 @@ class ComposerServer:
             self.cert_path, self.key_path = ensure_certificate(self._tls_dir)
             context = server_context(self.cert_path, self.key_path)
         server_class = _IPv6HTTPServer if ":" in self._host else _HTTPServer
-        httpd = server_class((self._host, self._requested_port), self.app,
-                             "https" if context else "http", context)
+        httpd = server_class((self._host, self._requested_port), self.app, "https" if context else "http", context)
         self._httpd = httpd
         httpd.default_origin = self.origin
         self.app.start()
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="composer-http", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="composer-http", daemon=True
+        )
         self._thread.start()
         logger.info("poster-composer serving %s", self.origin)
         return self
@@ -287,8 +297,9 @@ class ComposerServer:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()
 
     # ------------------------------------------------------------ addresses

@@ -75,8 +75,14 @@ def render_with_composer(background: bytes, request: SynthesisRequest, logo: byt
     """The default ``Renderer``: the offline poster renderer's public interface."""
     from poster_composer.renderer import PosterRequest, encode_png, render_posters
 
-    poster_request = PosterRequest(title=request.title, subtitle=request.subtitle, text=request.text,
-                                   underlay=request.underlay, n=request.n, temperature=request.temperature)
+    poster_request = PosterRequest(
+        title=request.title,
+        subtitle=request.subtitle,
+        text=request.text,
+        underlay=request.underlay,
+        n=request.n,
+        temperature=request.temperature,
+    )
     return [encode_png(poster.image) for poster in render_posters(background, poster_request, logo)]
 
 
@@ -141,9 +147,16 @@ class TaskManager:
         Wall clock, injectable for tests.
     """
 
-    def __init__(self, config: Callable[[], ComposerConfig], stats: StatsRecorder, results: ResultStore,
-                 signer: ResultSigner, fetcher: MediaFetcher, renderer: Renderer = render_with_composer,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: Callable[[], ComposerConfig],
+        stats: StatsRecorder,
+        results: ResultStore,
+        signer: ResultSigner,
+        fetcher: MediaFetcher,
+        renderer: Renderer = render_with_composer,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._config = config
         self._stats = stats
         self._results = results
@@ -181,8 +194,7 @@ class TaskManager:
         with self._cond:
             wanted = self._config().max_in_progress
             while len(self._workers) < wanted and not self._stopping.is_set():
-                worker = threading.Thread(target=self._work, name=f"composer-worker-{len(self._workers)}",
-                                          daemon=True)
+                worker = threading.Thread(target=self._work, name=f"composer-worker-{len(self._workers)}", daemon=True)
                 self._workers.append(worker)
                 worker.start()
             self._cond.notify_all()
@@ -211,8 +223,13 @@ class TaskManager:
         """Queue a new task (PENDING) and return it."""
         with self._cond:
             self._purge()
-            task = Task(task_id=str(uuid.uuid4()), request=request, plan=plan, submit_time=self._clock(),
-                        generation=self._generation)
+            task = Task(
+                task_id=str(uuid.uuid4()),
+                request=request,
+                plan=plan,
+                submit_time=self._clock(),
+                generation=self._generation,
+            )
             self._tasks[task.task_id] = task
             self._pending.append(task)
             self._cond.notify()
@@ -265,27 +282,36 @@ class TaskManager:
         end = parse_list_time(filters["end_time"]) if filters.get("end_time") else None
         with self._cond:
             matched = [
-                task for task in reversed(self._tasks.values())
+                task
+                for task in reversed(self._tasks.values())
                 if (not filters.get("task_id") or task.task_id == filters["task_id"])
                 and (not filters.get("status") or task.status.value == filters["status"])
                 and (not filters.get("model_name") or task.request.model == filters["model_name"])
                 and (start is None or task.submit_time >= start)
                 and (end is None or task.submit_time <= end)
             ]
-            page = matched[(page_no - 1) * page_size: page_no * page_size]
+            page = matched[(page_no - 1) * page_size : page_no * page_size]
             data = []
             for task in page:
                 item = self._render_view(task, origin)["output"]
                 item["model_name"] = task.request.model
                 data.append(item)
-        return {"data": data, "total": len(matched), "total_page": -(-len(matched) // page_size),
-                "page_no": page_no, "page_size": page_size}
+        return {
+            "data": data,
+            "total": len(matched),
+            "total_page": -(-len(matched) // page_size),
+            "page_no": page_no,
+            "page_size": page_size,
+        }
 
     # ------------------------------------------------------------ views
 
     def _render_view(self, task: Task, origin: str) -> dict[str, Any]:
-        output: dict[str, Any] = {"task_id": task.task_id, "task_status": task.status.value,
-                                  "submit_time": format_time(task.submit_time)}
+        output: dict[str, Any] = {
+            "task_id": task.task_id,
+            "task_status": task.status.value,
+            "submit_time": format_time(task.submit_time),
+        }
         if task.scheduled_time is not None:
             output["scheduled_time"] = format_time(task.scheduled_time)
         if task.end_time is not None:
@@ -330,7 +356,8 @@ class TaskManager:
         while True:
             with self._cond:
                 while not self._stopping.is_set() and not (
-                        self._pending and self._running < self._config().max_in_progress):
+                    self._pending and self._running < self._config().max_in_progress
+                ):
                     self._cond.wait()
                 if self._stopping.is_set():
                     return
@@ -345,8 +372,15 @@ class TaskManager:
                 logger.exception("task %s crashed", task.task_id)
                 self._finish(task, TaskStatus.FAILED, INFERENCE_ERROR_CODE, INFERENCE_ERROR_MESSAGE)
 
-    def _finish(self, task: Task, status: TaskStatus, code: str | None = None, message: str | None = None,
-                results: list[ResultEntry] | None = None, forget: bool = False) -> None:
+    def _finish(
+        self,
+        task: Task,
+        status: TaskStatus,
+        code: str | None = None,
+        message: str | None = None,
+        results: list[ResultEntry] | None = None,
+        forget: bool = False,
+    ) -> None:
         with self._cond:
             self._running -= 1
             now = self._clock()
@@ -385,15 +419,29 @@ class TaskManager:
 
     def _produce(self, task: Task) -> list[ResultEntry]:
         config, request, plan = self._config(), task.request, task.plan
-        background = self._fetcher(request.image_url, "image_url", FetchLimits(
-            config.fetch_connect_timeout, config.fetch_read_timeout, config.fetch_total_timeout,
-            config.max_image_bytes))
+        background = self._fetcher(
+            request.image_url,
+            "image_url",
+            FetchLimits(
+                config.fetch_connect_timeout,
+                config.fetch_read_timeout,
+                config.fetch_total_timeout,
+                config.max_image_bytes,
+            ),
+        )
         inspect_image(background, "image_url", BACKGROUND_RULES)
         logo = None
         if request.logo:
-            logo = self._fetcher(request.logo, "logo", FetchLimits(
-                config.fetch_connect_timeout, config.fetch_read_timeout, config.fetch_total_timeout,
-                config.max_logo_bytes))
+            logo = self._fetcher(
+                request.logo,
+                "logo",
+                FetchLimits(
+                    config.fetch_connect_timeout,
+                    config.fetch_read_timeout,
+                    config.fetch_total_timeout,
+                    config.max_logo_bytes,
+                ),
+            )
             inspect_image(logo, "logo", LOGO_RULES)
         if len(plan.failed_indices) >= request.n:
             raise TaskFailedError(DATA_INSPECTION_CODE, DATA_INSPECTION_MESSAGE)
@@ -419,4 +467,3 @@ class TaskManager:
         """The task (for the result endpoint), or ``None``."""
         with self._cond:
             return self._tasks.get(task_id)
-

@@ -45,16 +45,25 @@ def ensure_certificate(tls_dir: Path) -> tuple[Path, Path]:
     if not _usable(cert_path, key_path):
         key = ec.generate_private_key(ec.SECP256R1())
         cert = build_certificate(key)
-        _write(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()), mode=0o600)
+        _write(
+            key_path,
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+            mode=0o600,
+        )
         _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return cert_path, key_path
 
 
 def build_certificate(key: ec.EllipticCurvePrivateKey, days: int = VALID_DAYS) -> x509.Certificate:
     """A self-signed server certificate for the loopback names, signed by ``key``."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "poster-composer (local)")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "poster-composer (local)"),
+        ]
+    )
     now = dt.datetime.now(dt.UTC)
     public_key = key.public_key()
     alt_names: list[x509.GeneralName] = [x509.DNSName(host) for host in DNS_NAMES]
@@ -69,9 +78,20 @@ def build_certificate(key: ec.EllipticCurvePrivateKey, days: int = VALID_DAYS) -
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public_key), critical=False)
@@ -95,11 +115,13 @@ def _usable(cert_path: Path, key_path: Path) -> bool:
     except (OSError, ValueError, x509.ExtensionNotFound):
         return False
     same_key = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo,
+        serialization.Encoding.DER,
+        serialization.PublicFormat.SubjectPublicKeyInfo,
     ) == key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     fresh = cert.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     has_names = set(DNS_NAMES) <= set(names.get_values_for_type(x509.DNSName)) and {
-        ipaddress.ip_address(ip) for ip in IP_ADDRESSES} <= set(names.get_values_for_type(x509.IPAddress))
+        ipaddress.ip_address(ip) for ip in IP_ADDRESSES
+    } <= set(names.get_values_for_type(x509.IPAddress))
     return same_key and fresh and has_names
 
 

@@ -116,8 +116,7 @@ def check_url(url: str) -> str:
         raise InvalidParameterError(f"No connection adapters were found for '{shown}'")
     parts = urlsplit(url)
     if not parts.scheme:
-        raise InvalidParameterError(
-            f"Invalid URL '{shown}': No scheme supplied. Perhaps you meant https://{shown}?")
+        raise InvalidParameterError(f"Invalid URL '{shown}': No scheme supplied. Perhaps you meant https://{shown}?")
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidParameterError(f"No connection adapters were found for '{shown}'")
     try:

@@ -116,16 +116,20 @@ class ComposerClient:
     def base_url(self) -> str:
         return self.server.base_url
 
-    def body(self, title: Any = ("Spring Sale",), *, image_path: str = "/bg.png", n: int = 1,
-             **input_fields: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {"image_url": self.image_host.url(image_path),
-                                "title": list(title) if isinstance(title, tuple) else title}
+    def body(
+        self, title: Any = ("Spring Sale",), *, image_path: str = "/bg.png", n: int = 1, **input_fields: Any
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "image_url": self.image_host.url(image_path),
+            "title": list(title) if isinstance(title, tuple) else title,
+        }
         data.update(input_fields)
         return {"model": "wanx-ast", "input": data, "parameters": {"n": n, "temperature": 0.7}}
 
     def post_raw(self, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
-        return self.session.post(self.base_url + CREATE, json=body,
-                                 headers=HEADERS if headers is None else headers, timeout=10)
+        return self.session.post(
+            self.base_url + CREATE, json=body, headers=HEADERS if headers is None else headers, timeout=10
+        )
 
     def create(self, title: Any = ("Spring Sale",), **kwargs: Any) -> str:
         response = self.post_raw(self.body(title, **kwargs))

@@ -20,9 +20,23 @@ def test_serve_prints_its_origin_and_stops_on_sigterm(tmp_path: Path) -> None:
     config = tmp_path / "composer.json"
     config.write_text(json.dumps({"max_in_progress": 2, "task_seconds": 0.1}), encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "-m", "poster_composer", "serve", "--port", "0", "--config", str(config),
-         "--tls-dir", str(tmp_path / "tls")],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "poster_composer",
+            "serve",
+            "--port",
+            "0",
+            "--config",
+            str(config),
+            "--tls-dir",
+            str(tmp_path / "tls"),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline().strip()
@@ -39,7 +53,12 @@ def test_serve_prints_its_origin_and_stops_on_sigterm(tmp_path: Path) -> None:
 def test_serve_rejects_an_invalid_config(tmp_path: Path) -> None:
     config = tmp_path / "composer.json"
     config.write_text(json.dumps({"max_in_progress": "many"}), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "poster_composer", "serve", "--port", "0", "--config",
-                             str(config)], cwd=REPO, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "poster_composer", "serve", "--port", "0", "--config", str(config)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert "max_in_progress" in result.stderr

@@ -95,6 +95,7 @@ def _with_input(**changes: Any) -> Any:
     def mutate(body: dict[str, Any]) -> dict[str, Any]:
         body["input"].update(changes)
         return body
+
     return mutate
 
 
@@ -102,6 +103,7 @@ def _with_parameters(**changes: Any) -> Any:
     def mutate(body: dict[str, Any]) -> dict[str, Any]:
         body["parameters"].update(changes)
         return body
+
     return mutate
 
 
@@ -122,10 +124,10 @@ VALIDATION_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("mutate", "message"), [case[1:] for case in VALIDATION_CASES],
-                         ids=[case[0] for case in VALIDATION_CASES])
-def test_invalid_bodies_are_rejected_with_the_api_messages(client: ComposerClient, mutate: Any,
-                                                          message: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "message"), [case[1:] for case in VALIDATION_CASES], ids=[case[0] for case in VALIDATION_CASES]
+)
+def test_invalid_bodies_are_rejected_with_the_api_messages(client: ComposerClient, mutate: Any, message: str) -> None:
     response = client.post_raw(mutate(client.body()))
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("application/json")
@@ -140,13 +142,17 @@ def test_a_body_that_is_not_json(client: ComposerClient) -> None:
     assert response.json()["code"] == "InvalidParameter"
 
 
-@pytest.mark.parametrize(("headers", "status", "code"), [
-    ({"X-DashScope-Async": "enable"}, 401, "InvalidApiKey"),
-    ({"Authorization": "Basic abc", "X-DashScope-Async": "enable"}, 401, "InvalidApiKey"),
-    ({"Authorization": "Bearer "}, 401, "InvalidApiKey"),
-    ({"Authorization": "Bearer k"}, 403, "AccessDenied"),
-    ({"Authorization": "Bearer k", "X-DashScope-Async": "disable"}, 403, "AccessDenied"),
-], ids=["no-key", "not-bearer", "empty-key", "no-async-header", "async-disabled"])
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({"X-DashScope-Async": "enable"}, 401, "InvalidApiKey"),
+        ({"Authorization": "Basic abc", "X-DashScope-Async": "enable"}, 401, "InvalidApiKey"),
+        ({"Authorization": "Bearer "}, 401, "InvalidApiKey"),
+        ({"Authorization": "Bearer k"}, 403, "AccessDenied"),
+        ({"Authorization": "Bearer k", "X-DashScope-Async": "disable"}, 403, "AccessDenied"),
+    ],
+    ids=["no-key", "not-bearer", "empty-key", "no-async-header", "async-disabled"],
+)
 def test_headers_are_checked(client: ComposerClient, headers: dict[str, str], status: int, code: str) -> None:
     response = client.post_raw(client.body(), headers=headers)
     assert response.status_code == status
@@ -220,8 +226,13 @@ def test_a_higher_in_progress_limit_runs_tasks_together(client: ComposerClient) 
 
 
 def test_a_failed_task_reports_its_code_inside_output(client: ComposerClient) -> None:
-    client.server.update_config({"rules": [
-        {"match": "boom", "task_status": "FAILED", "code": "InternalError.Algo", "message": "Inference error"}]})
+    client.server.update_config(
+        {
+            "rules": [
+                {"match": "boom", "task_status": "FAILED", "code": "InternalError.Algo", "message": "Inference error"}
+            ]
+        }
+    )
     done = client.wait(client.create(("Make it boom",)))
     assert done["output"]["task_status"] == "FAILED"
     assert (done["output"]["code"], done["output"]["message"]) == ("InternalError.Algo", "Inference error")
@@ -236,10 +247,14 @@ def test_random_task_failures(client: ComposerClient) -> None:
     assert (done["output"]["task_status"], done["output"]["code"]) == ("FAILED", "InternalError")
 
 
-@pytest.mark.parametrize("config", [
-    {"rules": [{"match": "Spring", "partial": [1]}]},
-    {"partial_rate": 1.0, "seed": 7},
-], ids=["rule", "random"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"rules": [{"match": "Spring", "partial": [1]}]},
+        {"partial_rate": 1.0, "seed": 7},
+    ],
+    ids=["rule", "random"],
+)
 def test_partial_success_with_two_images(client: ComposerClient, config: dict[str, Any]) -> None:
     client.server.update_config(config)
     done = client.wait(client.create(("Spring Sale",), n=2))
@@ -259,8 +274,9 @@ def test_unknown_task_ids_answer_unknown_with_http_200(client: ComposerClient) -
 
 
 def test_rule_unknown_forgets_the_task_and_rule_canceled_cancels_it(client: ComposerClient) -> None:
-    client.server.update_config({"rules": [{"match": "forget", "task_status": "UNKNOWN"},
-                                           {"match": "drop", "task_status": "CANCELED"}]})
+    client.server.update_config(
+        {"rules": [{"match": "forget", "task_status": "UNKNOWN"}, {"match": "drop", "task_status": "CANCELED"}]}
+    )
     forgotten = client.wait(client.create(("forget me",)))
     assert forgotten["output"]["task_status"] == "UNKNOWN"
     canceled = client.wait(client.create(("drop me",)))
@@ -287,15 +303,15 @@ def test_cancel_only_while_pending(client: ComposerClient) -> None:
 def test_list_tasks_is_flat_and_paged(client: ComposerClient) -> None:
     ids = [client.create((f"List {i}",)) for i in range(3)]
     client.wait(ids[-1])
-    response = client.session.get(f"{client.base_url}/tasks", params={"page_size": 2}, headers=HEADERS,
-                                  timeout=10)
+    response = client.session.get(f"{client.base_url}/tasks", params={"page_size": 2}, headers=HEADERS, timeout=10)
     payload = response.json()
     assert response.status_code == 200
     assert {"request_id", "data", "total", "total_page", "page_no", "page_size"} <= set(payload)
     assert (payload["total"], payload["total_page"], payload["page_no"], payload["page_size"]) == (3, 2, 1, 2)
     assert [item["task_id"] for item in payload["data"]] == [ids[2], ids[1]]
-    one = client.session.get(f"{client.base_url}/tasks/", params={"task_id": ids[0]}, headers=HEADERS,
-                             timeout=10).json()
+    one = client.session.get(
+        f"{client.base_url}/tasks/", params={"task_id": ids[0]}, headers=HEADERS, timeout=10
+    ).json()
     assert [item["task_id"] for item in one["data"]] == [ids[0]]
     assert one["data"][0]["model_name"] == "wanx-ast"
 
@@ -303,14 +319,19 @@ def test_list_tasks_is_flat_and_paged(client: ComposerClient) -> None:
 # ---------------------------------------------------------------- input downloads
 
 
-@pytest.mark.parametrize(("path", "config", "code", "message_part"), [
-    ("/missing.png", {}, "InvalidParameter.DataInspection", "Unable to download the media resource"),
-    ("/slow.png", {"fetch_read_timeout": 0.3}, "InvalidParameter.DataInspection", "timed out"),
-    ("/text.png", {}, "InvalidParameter", "only PNG and JPG are supported"),
-    ("/huge.png", {"max_image_bytes": 100_000}, "InvalidParameter", "exceeds the limit"),
-], ids=["404", "timeout", "not-an-image", "too-big"])
-def test_input_download_failures_fail_the_task(client: ComposerClient, path: str, config: dict[str, Any],
-                                               code: str, message_part: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "config", "code", "message_part"),
+    [
+        ("/missing.png", {}, "InvalidParameter.DataInspection", "Unable to download the media resource"),
+        ("/slow.png", {"fetch_read_timeout": 0.3}, "InvalidParameter.DataInspection", "timed out"),
+        ("/text.png", {}, "InvalidParameter", "only PNG and JPG are supported"),
+        ("/huge.png", {"max_image_bytes": 100_000}, "InvalidParameter", "exceeds the limit"),
+    ],
+    ids=["404", "timeout", "not-an-image", "too-big"],
+)
+def test_input_download_failures_fail_the_task(
+    client: ComposerClient, path: str, config: dict[str, Any], code: str, message_part: str
+) -> None:
     client.server.update_config(config)
     done = client.wait(client.create(image_path=path))
     assert done["output"]["task_status"] == "FAILED"
@@ -331,7 +352,9 @@ def test_tampered_or_foreign_result_urls_are_refused(client: ComposerClient) -> 
     bad_signature = requests.get(url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"), timeout=10)
     later_expiry = requests.get(
         f"{base}?Expires={int(params['Expires']) + 1}&OSSAccessKeyId={params['OSSAccessKeyId']}"
-        f"&Signature={params['Signature']}", timeout=10)
+        f"&Signature={params['Signature']}",
+        timeout=10,
+    )
     unsigned = requests.get(base, timeout=10)
     for response in (other_path, bad_signature, later_expiry, unsigned):
         assert response.status_code == 403
@@ -349,12 +372,16 @@ def test_a_signed_url_for_a_result_that_does_not_exist_is_404(client: ComposerCl
 
 
 def test_result_url_rules(client: ComposerClient) -> None:
-    client.server.update_config({"rules": [
-        {"match": "foreign", "result_urls": ["https://evil.example/x.png", "http://169.254.169.254/"]},
-        {"match": "redirect", "result_redirect": "https://evil.example/next.png"},
-        {"match": "html", "result_content_type": "text/html"},
-        {"match": "padded", "result_extra_bytes": 200_000},
-    ]})
+    client.server.update_config(
+        {
+            "rules": [
+                {"match": "foreign", "result_urls": ["https://evil.example/x.png", "http://169.254.169.254/"]},
+                {"match": "redirect", "result_redirect": "https://evil.example/next.png"},
+                {"match": "html", "result_content_type": "text/html"},
+                {"match": "padded", "result_extra_bytes": 200_000},
+            ]
+        }
+    )
     foreign = client.wait(client.create(("foreign",)))["output"]["results"]
     assert foreign == [{"url": "https://evil.example/x.png"}, {"url": "http://169.254.169.254/"}]
 
@@ -375,8 +402,10 @@ def test_result_url_rules(client: ComposerClient) -> None:
 def test_a_stalled_result_body_trips_the_client_read_timeout(client: ComposerClient) -> None:
     client.server.update_config({"rules": [{"match": "stall", "result_stall_seconds": 2.0}]})
     url = client.wait(client.create(("stall",)))["output"]["results"][0]["url"]
-    with pytest.raises(requests.exceptions.ConnectionError), \
-            requests.get(url, stream=True, timeout=(3, 0.3)) as response:
+    with (
+        pytest.raises(requests.exceptions.ConnectionError),
+        requests.get(url, stream=True, timeout=(3, 0.3)) as response,
+    ):
         assert response.status_code == 200
         response.content  # noqa: B018 - reading the body is the point
 
@@ -385,8 +414,16 @@ def test_a_stalled_result_body_trips_the_client_read_timeout(client: ComposerCli
 
 
 def test_submit_error_rule_fails_the_first_n_submissions_of_a_title(client: ComposerClient) -> None:
-    client.server.update_config({"rules": [{"match": "flaky", "submit_error": {
-        "status": 503, "code": "ServiceUnavailable", "message": "try later", "times": 2}}]})
+    client.server.update_config(
+        {
+            "rules": [
+                {
+                    "match": "flaky",
+                    "submit_error": {"status": 503, "code": "ServiceUnavailable", "message": "try later", "times": 2},
+                }
+            ]
+        }
+    )
     statuses = [client.post_raw(client.body(("flaky upload",))).status_code for _ in range(3)]
     assert statuses == [503, 503, 200]
     assert client.post_raw(client.body(("another title",))).status_code == 200
@@ -400,8 +437,9 @@ def test_submit_error_rule_fails_the_first_n_submissions_of_a_title(client: Comp
 def test_random_submit_faults_are_seeded(client: ComposerClient) -> None:
     def run() -> list[int]:
         client.server.reset()
-        client.server.update_config({"submit_429_rate": 0.3, "submit_5xx_rate": 0.3, "seed": 42,
-                                     "submissions_per_second": None})
+        client.server.update_config(
+            {"submit_429_rate": 0.3, "submit_5xx_rate": 0.3, "seed": 42, "submissions_per_second": None}
+        )
         return [client.post_raw(client.body((f"R{i}",))).status_code for i in range(12)]
 
     first = run()
@@ -440,8 +478,9 @@ def test_control_api_config_stats_and_reset(client: ComposerClient) -> None:
     assert client.control("GET", "health").json() == {"ok": True}
 
 
-def test_logs_hold_neither_the_api_key_nor_query_strings(client: ComposerClient,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_logs_hold_neither_the_api_key_nor_query_strings(
+    client: ComposerClient, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG, logger="poster_composer")
     client.server.update_config({"rules": [{"match": "bad", "task_status": "FAILED"}]})
     url = client.wait(client.create())["output"]["results"][0]["url"]

@@ -23,13 +23,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def tls_composer(tmp_path: Path) -> Iterator[ComposerServer]:
-    with ComposerServer("127.0.0.1", 0, tls_dir=tmp_path / "tls", public_host="localhost",
-                        config={"task_seconds": 0.05}) as server:
+    with ComposerServer(
+        "127.0.0.1", 0, tls_dir=tmp_path / "tls", public_host="localhost", config={"task_seconds": 0.05}
+    ) as server:
         yield server
 
 
-def test_https_with_the_self_signed_certificate(tls_composer: ComposerServer, image_host: ImageHost,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_https_with_the_self_signed_certificate(
+    tls_composer: ComposerServer, image_host: ImageHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # GIVEN the composer in TLS mode and a client that trusts only its certificate, the way the
     # pipeline's clients will: through REQUESTS_CA_BUNDLE
     cert = tls_composer.cert_path
@@ -62,8 +64,9 @@ def test_clients_that_do_not_trust_the_certificate_fail(tls_composer: ComposerSe
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(tls_composer.origin + "/_composer/health", verify=True, timeout=5)
     # and the server survives the failed handshake
-    assert requests.get(tls_composer.origin + "/_composer/health", verify=str(tls_composer.cert_path),
-                        timeout=5).json() == {"ok": True}
+    assert requests.get(
+        tls_composer.origin + "/_composer/health", verify=str(tls_composer.cert_path), timeout=5
+    ).json() == {"ok": True}
 
 
 def test_the_certificate_is_reused_across_restarts(tmp_path: Path) -> None:
@@ -74,8 +77,10 @@ def test_the_certificate_is_reused_across_restarts(tmp_path: Path) -> None:
         assert (tmp_path / "cert.pem").read_bytes() == pem
         context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
         assert second.port != 0 and port != 0
-        assert requests.get(second.origin + "/_composer/health", verify=str(tmp_path / "cert.pem"),
-                            timeout=5).status_code == 200
+        assert (
+            requests.get(second.origin + "/_composer/health", verify=str(tmp_path / "cert.pem"), timeout=5).status_code
+            == 200
+        )
         assert context.verify_mode == ssl.CERT_REQUIRED
 
 
@@ -92,18 +97,31 @@ def sdk(monkeypatch: pytest.MonkeyPatch) -> object:
 
 
 def _sdk_input(image_host: ImageHost, title: str) -> dict[str, object]:
-    return {"image_url": image_host.url("/bg.png"), "title": [title], "subtitle": ["from the SDK"],
-            "text": ["GO"], "underlay": 1}
+    return {
+        "image_url": image_host.url("/bg.png"),
+        "title": [title],
+        "subtitle": ["from the SDK"],
+        "text": ["GO"],
+        "underlay": 1,
+    }
 
 
-def test_the_official_sdk_creates_and_waits_for_a_task(composer: ComposerServer, image_host: ImageHost,
-                                                        sdk: object) -> None:
+def test_the_official_sdk_creates_and_waits_for_a_task(
+    composer: ComposerServer, image_host: ImageHost, sdk: object
+) -> None:
     from dashscope.client.base_api import BaseAsyncApi
 
     # WHEN the SDK submits with the clean-body workaround (protocol notes §10.1) and waits
-    created = BaseAsyncApi.async_call(model="wanx-ast", input=_sdk_input(image_host, "SDK poster"),
-                                      task_group="aigc", task="text2image", function="image-synthesis",
-                                      n=1, temperature=0.7, base_address=composer.base_url)
+    created = BaseAsyncApi.async_call(
+        model="wanx-ast",
+        input=_sdk_input(image_host, "SDK poster"),
+        task_group="aigc",
+        task="text2image",
+        function="image-synthesis",
+        n=1,
+        temperature=0.7,
+        base_address=composer.base_url,
+    )
     assert created.status_code == 200, created
     assert created.output["task_status"] == "PENDING"
     done = BaseAsyncApi.wait(created, base_address=composer.base_url)
@@ -124,8 +142,12 @@ def test_the_official_sdk_creates_and_waits_for_a_task(composer: ComposerServer,
 def test_the_sdk_reads_our_error_bodies(composer: ComposerServer, image_host: ImageHost, sdk: object) -> None:
     from dashscope.client.base_api import BaseAsyncApi
 
-    common = {"task_group": "aigc", "task": "text2image", "function": "image-synthesis",
-              "base_address": composer.base_url}
+    common = {
+        "task_group": "aigc",
+        "task": "text2image",
+        "function": "image-synthesis",
+        "base_address": composer.base_url,
+    }
     bad = BaseAsyncApi.async_call(model="wanx-ast", input={"image_url": image_host.url("/bg.png")}, **common)
     assert (bad.status_code, bad.code, bad.message) == (400, "InvalidParameter", "Title field missing.")
 
@@ -134,11 +156,11 @@ def test_the_sdk_reads_our_error_bodies(composer: ComposerServer, image_host: Im
     throttled = BaseAsyncApi.async_call(model="wanx-ast", input=_sdk_input(image_host, "two"), **common)
     assert (throttled.status_code, throttled.code) == (429, "Throttling.RateQuota")
 
-    composer.update_config({"rules": [{"match": "fail", "task_status": "FAILED"}],
-                            "submissions_per_second": None})
+    composer.update_config({"rules": [{"match": "fail", "task_status": "FAILED"}], "submissions_per_second": None})
     failed = BaseAsyncApi.wait(
         BaseAsyncApi.async_call(model="wanx-ast", input=_sdk_input(image_host, "fail"), **common),
-        base_address=composer.base_url)
+        base_address=composer.base_url,
+    )
     assert failed.status_code == 200 and failed.code is None
     assert (failed.output["task_status"], failed.output["code"]) == ("FAILED", "InternalError")
 

@@ -73,16 +73,16 @@ def fetcher() -> FakeFetcher:
 
 @pytest.fixture
 def app(fetcher: FakeFetcher, renderer: GatedRenderer) -> Iterator[ComposerApp]:
-    app = ComposerApp(ComposerConfig(submissions_per_second=None), fetcher=fetcher, renderer=renderer,
-                      secret=b"s")
+    app = ComposerApp(ComposerConfig(submissions_per_second=None), fetcher=fetcher, renderer=renderer, secret=b"s")
     app.start()
     yield app
     renderer.gate.set()
     app.stop()
 
 
-def _call(app: ComposerApp, method: str, path: str, body: Any = None, query: str = "",
-          headers: dict[str, str] | None = None) -> HttpResponse:
+def _call(
+    app: ComposerApp, method: str, path: str, body: Any = None, query: str = "", headers: dict[str, str] | None = None
+) -> HttpResponse:
     raw = b"" if body is None else json.dumps(body).encode()
     return app.handle(HttpRequest(method, path, query, HEADERS if headers is None else headers, raw, ORIGIN))
 
@@ -93,8 +93,11 @@ def _json(response: HttpResponse) -> Any:
 
 
 def _create(app: ComposerApp, title: str = "Sale", n: int = 1, **input_fields: Any) -> str:
-    body = {"model": "wanx-ast", "input": {"image_url": "https://img.test/bg.png?sig=s", "title": [title],
-                                           **input_fields}, "parameters": {"n": n}}
+    body = {
+        "model": "wanx-ast",
+        "input": {"image_url": "https://img.test/bg.png?sig=s", "title": [title], **input_fields},
+        "parameters": {"n": n},
+    }
     response = _call(app, "POST", CREATE_PATH, body)
     assert response.status == 200, response.body
     return str(_json(response)["output"]["task_id"])
@@ -156,15 +159,16 @@ def test_cancel_a_pending_task(app: ComposerApp, renderer: GatedRenderer) -> Non
     assert len(renderer.calls) == 1
 
 
-def test_results_are_signed_urls_on_the_request_origin(app: ComposerApp, fetcher: FakeFetcher,
-                                                       renderer: GatedRenderer) -> None:
+def test_results_are_signed_urls_on_the_request_origin(
+    app: ComposerApp, fetcher: FakeFetcher, renderer: GatedRenderer
+) -> None:
     task_id = _create(app, n=2, subtitle=["s"], text=["t"], underlay=1)
     output = _wait(app, task_id)
     urls = [item["url"] for item in output["results"]]
     assert [url.split("?")[0] for url in urls] == [f"{ORIGIN}/results/{task_id}/{i}.png" for i in range(2)]
     assert fetcher.calls[0][:2] == ("https://img.test/bg.png?sig=s", "image_url")
     assert renderer.calls[0].subtitle == ("s",) and renderer.calls[0].underlay == 1
-    path, query = urls[1][len(ORIGIN):].split("?")
+    path, query = urls[1][len(ORIGIN) :].split("?")
     image = _call(app, "GET", path, query=query, headers={})
     assert image.status == 200 and image.headers["Content-Type"] == "image/png"
     with Image.open(io.BytesIO(image.body)) as decoded:
@@ -181,12 +185,12 @@ def test_a_logo_is_downloaded_with_its_own_cap(app: ComposerApp, fetcher: FakeFe
     assert field == "logo" and limits.max_bytes == ComposerConfig().max_logo_bytes
 
 
-def test_render_errors_and_download_errors_fail_the_task(app: ComposerApp, fetcher: FakeFetcher,
-                                                         renderer: GatedRenderer) -> None:
+def test_render_errors_and_download_errors_fail_the_task(
+    app: ComposerApp, fetcher: FakeFetcher, renderer: GatedRenderer
+) -> None:
     renderer.error = RuntimeError("boom")
     output = _wait(app, _create(app))
-    assert (output["task_status"], output["code"], output["message"]) == ("FAILED", "InternalError",
-                                                                          "Inference error")
+    assert (output["task_status"], output["code"], output["message"]) == ("FAILED", "InternalError", "Inference error")
     fetcher.failure = TaskFailedError("InvalidParameter.DataInspection", "timed out")
     output = _wait(app, _create(app))
     assert (output["code"], output["message"]) == ("InvalidParameter.DataInspection", "timed out")
@@ -244,10 +248,23 @@ def test_list_filters(app: ComposerApp) -> None:
 
 def test_stats_keys(app: ComposerApp) -> None:
     assert set(app.stats_snapshot()) == {
-        "started_at", "submissions", "submissions_by_input", "submission_times", "accepted_submission_times",
-        "max_submissions_in_1s", "max_accepted_in_1s", "tasks_by_final_status", "in_progress", "pending",
-        "max_in_progress_observed", "busy_intervals", "busy_seconds", "result_downloads",
-        "result_downloads_rejected", "queries"}
+        "started_at",
+        "submissions",
+        "submissions_by_input",
+        "submission_times",
+        "accepted_submission_times",
+        "max_submissions_in_1s",
+        "max_accepted_in_1s",
+        "tasks_by_final_status",
+        "in_progress",
+        "pending",
+        "max_in_progress_observed",
+        "busy_intervals",
+        "busy_seconds",
+        "result_downloads",
+        "result_downloads_rejected",
+        "queries",
+    }
 
 
 def test_bad_control_requests(app: ComposerApp) -> None:

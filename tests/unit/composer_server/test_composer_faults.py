@@ -19,8 +19,10 @@ def test_defaults_match_the_documented_model_limits() -> None:
 
 def test_partial_updates_merge_and_round_trip_through_json() -> None:
     base = ComposerConfig.from_mapping({"max_in_progress": 3, "seed": 9})
-    rules = [{"match": "x", "submit_error": {"status": 429, "code": "Throttling", "message": "m", "times": 1}},
-             {"match": "y", "result_urls": ["https://a/b.png"], "task_seconds": 0.5, "partial": [0, 1]}]
+    rules = [
+        {"match": "x", "submit_error": {"status": 429, "code": "Throttling", "message": "m", "times": 1}},
+        {"match": "y", "result_urls": ["https://a/b.png"], "task_seconds": 0.5, "partial": [0, 1]},
+    ]
     config = ComposerConfig.from_mapping({"task_seconds": 1, "rules": rules}, base=base)
     assert (config.max_in_progress, config.seed, config.task_seconds) == (3, 9, 1.0)
     assert config.rules[0].submit_error == SubmitErrorAction(429, "Throttling", "m", 1)
@@ -29,31 +31,35 @@ def test_partial_updates_merge_and_round_trip_through_json() -> None:
     assert ComposerConfig.from_mapping(as_json) == config
 
 
-@pytest.mark.parametrize("data", [
-    {"nope": 1},
-    {"max_in_progress": 0},
-    {"max_in_progress": 1.5},
-    {"max_in_progress": True},
-    {"submissions_per_second": 0},
-    {"task_seconds": -1},
-    {"partial_rate": 1.5},
-    {"models": "wanx-ast"},
-    {"rules": {}},
-    {"rules": [{"task_status": "FAILED"}]},
-    {"rules": [{"match": "x", "task_status": "DONE"}]},
-    {"rules": [{"match": "x", "what": 1}]},
-    {"rules": [{"match": "x", "submit_error": {"status": 200}}]},
-    {"rules": [{"match": "x", "submit_error": {"extra": 1}}]},
-    {"rules": [{"match": "x", "partial": [-1]}]},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"nope": 1},
+        {"max_in_progress": 0},
+        {"max_in_progress": 1.5},
+        {"max_in_progress": True},
+        {"submissions_per_second": 0},
+        {"task_seconds": -1},
+        {"partial_rate": 1.5},
+        {"models": "wanx-ast"},
+        {"rules": {}},
+        {"rules": [{"task_status": "FAILED"}]},
+        {"rules": [{"match": "x", "task_status": "DONE"}]},
+        {"rules": [{"match": "x", "what": 1}]},
+        {"rules": [{"match": "x", "submit_error": {"status": 200}}]},
+        {"rules": [{"match": "x", "submit_error": {"extra": 1}}]},
+        {"rules": [{"match": "x", "partial": [-1]}]},
+    ],
+)
 def test_invalid_configs_are_refused(data: dict[str, Any]) -> None:
     with pytest.raises(ComposerConfigError):
         ComposerConfig.from_mapping(data)
 
 
 def test_the_first_matching_rule_applies() -> None:
-    config = ComposerConfig(rules=parse_rules([{"match": "sale", "task_status": "FAILED"},
-                                               {"match": "", "task_status": "CANCELED"}]))
+    config = ComposerConfig(
+        rules=parse_rules([{"match": "sale", "task_status": "FAILED"}, {"match": "", "task_status": "CANCELED"}])
+    )
     assert config.match_rule("Big sale!") is config.rules[0]
     assert config.match_rule("anything") is config.rules[1]
     assert ComposerConfig().match_rule("x") is None

@@ -42,31 +42,34 @@ def test_defaults() -> None:
     assert request.subtitle == () and request.text == ()
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"model": "wanx-ast", "input": {"image_url": "https://h/x.png"}}, "Title field missing."),
-    (_body(title=None), "Title field missing."),
-    (_body(title=["a", 2]), "Title is not [str]."),
-    (_body(title="a"), "Title is not [str]."),
-    (_body(title=[]), "Title list is empty."),
-    (_body(subtitle=[["a"]]), "Subtitle is not [str]."),
-    (_body(subtitle="a"), "Subtitle is not [str]."),
-    (_body(text=[1.5]), "Text is not [str]."),
-    (_body(image_url="https:xxx.png"), "Invalid URL 'https:xxx.png': No host supplied"),
-    (_body(image_url="https:xxx.png?X-Amz-Signature=s"), "Invalid URL 'https:xxx.png': No host supplied"),
-    (_body(image_url="xxx.png"), "Invalid URL 'xxx.png': No scheme supplied. Perhaps you meant https://xxx.png?"),
-    (_body(image_url="ftp://h/x.png"), "No connection adapters were found for 'ftp://h/x.png'"),
-    (_body(logo="https:logo.png"), "Invalid URL 'https:logo.png': No host supplied"),
-    (_body(underlay=3), "Range of underlay should be [0, 2]"),
-    (_body(underlay=True), "Range of underlay should be [0, 2]"),
-    ({**_body(), "parameters": {"n": 5}}, "Range of n should be [1, 4]"),
-    ({**_body(), "parameters": {"n": 0}}, "Range of n should be [1, 4]"),
-    ({**_body(), "parameters": {"n": "2"}}, "Range of n should be [1, 4]"),
-    ({**_body(), "parameters": {"temperature": -0.1}}, "Range of temperature should be [0.0, 1.0]"),
-    ({**_body(), "parameters": {"top_p": 2}}, "Range of top_p should be [0.0, 1.0]"),
-    ({**_body(), "model": "wanx-v1"}, "Model not exist."),
-    ({"input": _body()["input"]}, "Model not exist."),
-    ({"model": "wanx-ast"}, "Input field missing."),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": "wanx-ast", "input": {"image_url": "https://h/x.png"}}, "Title field missing."),
+        (_body(title=None), "Title field missing."),
+        (_body(title=["a", 2]), "Title is not [str]."),
+        (_body(title="a"), "Title is not [str]."),
+        (_body(title=[]), "Title list is empty."),
+        (_body(subtitle=[["a"]]), "Subtitle is not [str]."),
+        (_body(subtitle="a"), "Subtitle is not [str]."),
+        (_body(text=[1.5]), "Text is not [str]."),
+        (_body(image_url="https:xxx.png"), "Invalid URL 'https:xxx.png': No host supplied"),
+        (_body(image_url="https:xxx.png?X-Amz-Signature=s"), "Invalid URL 'https:xxx.png': No host supplied"),
+        (_body(image_url="xxx.png"), "Invalid URL 'xxx.png': No scheme supplied. Perhaps you meant https://xxx.png?"),
+        (_body(image_url="ftp://h/x.png"), "No connection adapters were found for 'ftp://h/x.png'"),
+        (_body(logo="https:logo.png"), "Invalid URL 'https:logo.png': No host supplied"),
+        (_body(underlay=3), "Range of underlay should be [0, 2]"),
+        (_body(underlay=True), "Range of underlay should be [0, 2]"),
+        ({**_body(), "parameters": {"n": 5}}, "Range of n should be [1, 4]"),
+        ({**_body(), "parameters": {"n": 0}}, "Range of n should be [1, 4]"),
+        ({**_body(), "parameters": {"n": "2"}}, "Range of n should be [1, 4]"),
+        ({**_body(), "parameters": {"temperature": -0.1}}, "Range of temperature should be [0.0, 1.0]"),
+        ({**_body(), "parameters": {"top_p": 2}}, "Range of top_p should be [0.0, 1.0]"),
+        ({**_body(), "model": "wanx-v1"}, "Model not exist."),
+        ({"input": _body()["input"]}, "Model not exist."),
+        ({"model": "wanx-ast"}, "Input field missing."),
+    ],
+)
 def test_each_rule_has_its_message(body: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidParameterError) as caught:
         validate_synthesis(body, MODELS)

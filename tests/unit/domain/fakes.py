@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 class FakeResponse(requests.Response):
     """A real ``requests.Response`` over an in-memory body."""
 
-    def __init__(self, status: int = 200, body: bytes | dict[str, Any] = b"", headers: dict[str, str] | None = None,
-                 chunks: list[bytes] | None = None, stall: Exception | None = None) -> None:
+    def __init__(
+        self,
+        status: int = 200,
+        body: bytes | dict[str, Any] = b"",
+        headers: dict[str, str] | None = None,
+        chunks: list[bytes] | None = None,
+        stall: Exception | None = None,
+    ) -> None:
         super().__init__()
         data = json.dumps(body).encode() if isinstance(body, dict) else body
         self.status_code = status

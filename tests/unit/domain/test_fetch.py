@@ -64,8 +64,13 @@ def test_allowlist_entries_must_be_plain_lowercase_authorities() -> None:
 
 
 def download(session: ScriptedSession, url: str = GOOD, max_bytes: int = 1000) -> bytes:
-    with open_result(url, allowlist=ALLOW, session=session,  # type: ignore[arg-type]
-                     max_bytes=max_bytes, timeouts=(1, 1)) as body:
+    with open_result(
+        url,
+        allowlist=ALLOW,
+        session=session,  # type: ignore[arg-type]
+        max_bytes=max_bytes,
+        timeouts=(1, 1),
+    ) as body:
         return b"".join(body.chunks)
 
 
@@ -107,8 +112,10 @@ def test_redirect_loops_are_bounded() -> None:
         (FakeResponse(200, b"x", {"Content-Type": "image/png", "Content-Length": "5000"}), ResultTooLargeError),
         (FakeResponse(200, b"", PNG, chunks=[b"x" * 600, b"x" * 600]), ResultTooLargeError),
         (FakeResponse(404, b"", PNG), ResultDownloadError),
-        (FakeResponse(200, b"", PNG, chunks=[b"x"], stall=requests.ConnectionError("read timed out")),
-         ResultDownloadError),
+        (
+            FakeResponse(200, b"", PNG, chunks=[b"x"], stall=requests.ConnectionError("read timed out")),
+            ResultDownloadError,
+        ),
     ],
 )
 def test_bad_bodies_are_refused(response: FakeResponse, error: type[PermanentError]) -> None:
@@ -119,10 +126,18 @@ def test_bad_bodies_are_refused(response: FakeResponse, error: type[PermanentErr
 def test_a_body_that_never_ends_hits_the_deadline() -> None:
     ticks = iter(range(0, 1000, 50))
     session = ScriptedSession([FakeResponse(200, b"", PNG, chunks=[b"x"] * 50)])
-    with pytest.raises(ResultDownloadError) as info, open_result(
-        GOOD, allowlist=ALLOW, session=session, max_bytes=10_000, timeouts=(1, 1),  # type: ignore[arg-type]
-        deadline_seconds=120, clock=lambda: float(next(ticks)),
-    ) as body:
+    with (
+        pytest.raises(ResultDownloadError) as info,
+        open_result(
+            GOOD,
+            allowlist=ALLOW,
+            session=session,  # type: ignore[arg-type]
+            max_bytes=10_000,
+            timeouts=(1, 1),
+            deadline_seconds=120,
+            clock=lambda: float(next(ticks)),
+        ) as body,
+    ):
         b"".join(body.chunks)
     assert info.value.code == "ResultDownloadTimedOut"
 

@@ -16,8 +16,10 @@ def encoded(fmt: str, size: tuple[int, int], mode: str = "RGB", **save: object) 
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("fmt", "mode"), [("PNG", "RGB"), ("PNG", "L"), ("PNG", "P"), ("PNG", "RGBA"),
-                                           ("JPEG", "RGB"), ("JPEG", "L"), ("JPEG", "CMYK")])
+@pytest.mark.parametrize(
+    ("fmt", "mode"),
+    [("PNG", "RGB"), ("PNG", "L"), ("PNG", "P"), ("PNG", "RGBA"), ("JPEG", "RGB"), ("JPEG", "L"), ("JPEG", "CMYK")],
+)
 def test_sniffs_format_and_size(fmt: str, mode: str) -> None:
     info = images.sniff(encoded(fmt, (640, 427), mode))
     assert (info.format, info.width, info.height) == (fmt, 640, 427)
@@ -49,8 +51,12 @@ def test_bad_files_get_specific_codes(data: bytes, code: str) -> None:
 
 @pytest.mark.parametrize(
     ("size", "nbytes", "code"),
-    [((3841, 100), 10, "ImageDimensionsTooLarge"), ((2161, 2161), 10, "ImageDimensionsTooLarge"),
-     ((16, 16), 10, "ImageTooSmall"), ((800, 600), 51 * 1024 * 1024, "ImageTooLarge")],
+    [
+        ((3841, 100), 10, "ImageDimensionsTooLarge"),
+        ((2161, 2161), 10, "ImageDimensionsTooLarge"),
+        ((16, 16), 10, "ImageTooSmall"),
+        ((800, 600), 51 * 1024 * 1024, "ImageTooLarge"),
+    ],
 )
 def test_background_limits(size: tuple[int, int], nbytes: int, code: str) -> None:
     with pytest.raises(InvalidImageError) as info:

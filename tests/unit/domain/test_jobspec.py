@@ -16,8 +16,17 @@ def sidecar(data: Any) -> RawSpec:
 
 def test_full_sidecar_is_validated_and_normalised() -> None:
     spec = validate(
-        sidecar({"title": " 春季 大促 ", "subtitle": ["全场\u00078折"], "text": [], "underlay": "1", "n": 2,
-                 "temperature": 0.2, "logo": "/incoming/logo.png"})
+        sidecar(
+            {
+                "title": " 春季 大促 ",
+                "subtitle": ["全场\u00078折"],
+                "text": [],
+                "underlay": "1",
+                "n": 2,
+                "temperature": 0.2,
+                "logo": "/incoming/logo.png",
+            }
+        )
     )
     assert spec.title == ("春季 大促",)
     assert spec.subtitle == ("全场 8折",)
@@ -51,8 +60,10 @@ def test_api_rules_with_the_api_messages(data: dict[str, Any], message: str) -> 
     assert info.value.code == "InvalidParameter"
 
 
-@pytest.mark.parametrize(("body", "fragment"), [(b"{nope", "not valid UTF-8 JSON"), (b"[1]", "JSON object"),
-                                                (b"\xff\xfe", "not valid UTF-8 JSON")])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [(b"{nope", "not valid UTF-8 JSON"), (b"[1]", "JSON object"), (b"\xff\xfe", "not valid UTF-8 JSON")],
+)
 def test_broken_sidecar_is_a_clear_error(body: bytes, fragment: str) -> None:
     with pytest.raises(InvalidSidecarError) as info:
         validate(raw_from_sidecar(body))
@@ -88,8 +99,11 @@ def test_no_title_metadata_means_no_metadata_spec() -> None:
 
 @pytest.mark.parametrize(
     ("key", "title"),
-    [("incoming/summer_sale-2026.jpg", "Summer Sale 2026"), ("incoming/a/猫 咪.png", "猫 咪"),
-     ("incoming/Big Day.JPG", "Big Day")],
+    [
+        ("incoming/summer_sale-2026.jpg", "Summer Sale 2026"),
+        ("incoming/a/猫 咪.png", "猫 咪"),
+        ("incoming/Big Day.JPG", "Big Day"),
+    ],
 )
 def test_title_from_the_file_name(key: str, title: str) -> None:
     assert validate(raw_from_filename(key)).title == (title,)

@@ -19,8 +19,14 @@ def test_settings_defaults_and_overrides() -> None:
     assert settings.base_url == "https://dashscope.aliyuncs.com/api/v1"
     assert len(settings.result_host_allowlist) == 9 == len(DEFAULT_RESULT_HOSTS)
     assert settings.poll_schedule == (1, 1, 2, 2, 2, 4, 4, 4, 5)
-    custom = Settings.from_env({"POLL_SCHEDULE": "0", "RESULT_HOST_ALLOWLIST": "a.test, localhost:9",
-                                "MAX_WAIT_SECONDS": "5", "DASHSCOPE_MODEL": "wanx-poster-generation-v1"})
+    custom = Settings.from_env(
+        {
+            "POLL_SCHEDULE": "0",
+            "RESULT_HOST_ALLOWLIST": "a.test, localhost:9",
+            "MAX_WAIT_SECONDS": "5",
+            "DASHSCOPE_MODEL": "wanx-poster-generation-v1",
+        }
+    )
     assert custom.poll_schedule == (0,)
     assert custom.result_host_allowlist == ("a.test", "localhost:9")
     assert (custom.max_wait_seconds, custom.model) == (5, "wanx-poster-generation-v1")
@@ -69,16 +75,27 @@ def test_removal_events_are_ignored() -> None:
 @pytest.mark.parametrize(
     ("stage", "state", "code"),
     [
-        ("task", {"poll": {"status": "FAILED", "code": "InternalError", "message": "Inference error"}}, "InternalError"),
+        (
+            "task",
+            {"poll": {"status": "FAILED", "code": "InternalError", "message": "Inference error"}},
+            "InternalError",
+        ),
         ("task", {"poll": {"status": "CANCELED"}}, "TaskCanceled"),
         ("task", {"poll": {"status": "UNKNOWN"}}, "TaskUnknown"),
         ("timeout", {"poll": {"status": "RUNNING", "attempt": 9, "elapsed_seconds": 61}}, "TimedOut"),
-        ("finalize", {"error": {"Error": "NoResultCopiedError",
-                                "Cause": json.dumps({"errorMessage": "no result (0: ResultHostNotAllowed)"})}},
-         "NoResultCopied"),
+        (
+            "finalize",
+            {
+                "error": {
+                    "Error": "NoResultCopiedError",
+                    "Cause": json.dumps({"errorMessage": "no result (0: ResultHostNotAllowed)"}),
+                }
+            },
+            "NoResultCopied",
+        ),
         ("poll", {"error": {"Error": "TransientError", "Cause": "{}"}}, "Transient"),
         ("finalize", {"error": {"Error": "States.Timeout", "Cause": ""}}, "Timeout"),
-        ("finalize", {"error": {"Error": "KeyError", "Cause": "{\"errorMessage\": \"'x'\"}"}}, "UnexpectedError"),
+        ("finalize", {"error": {"Error": "KeyError", "Cause": '{"errorMessage": "\'x\'"}'}}, "UnexpectedError"),
     ],
 )
 def test_every_failure_path_gets_a_code(stage: str, state: dict[str, object], code: str) -> None:
