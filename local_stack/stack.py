@@ -1,0 +1,636 @@
+"""`LocalStack`: the whole pipeline on one machine, read from ``template.yaml``.
+
+``start()`` runs, in order: dummy AWS credentials and ``AWS_ENDPOINT_URL`` in ``os.environ``, the moto
+server, the composer (HTTPS subprocess), the resources the template declares, the union of the
+functions' environments (plus the composer's address) in ``os.environ``, the Lambda seam routing
+moto's ``invoke`` to the real handlers, and the SQS event-source emulation for Submit. ``stop()``
+undoes all of it, including the environment.
+
+The handlers run in this process and share ``os.environ``; so one `LocalStack` runs at a time per
+process, and it refuses to start when two functions give one variable different values.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from local_stack.composer_process import ComposerProcess
+from local_stack.event_source import EventSourceMapping
+from local_stack.lambda_seam import Handler, LambdaSeam, LambdaTarget
+from local_stack.moto_server import MotoServer, aws_environment
+from local_stack.resources import CreatedResources, create_resources
+from local_stack.template import FunctionSpec, Template
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["DEFAULT_TEMPLATE", "Execution", "LocalStack", "LocalStackError", "Outcome", "UploadResult"]
+
+_LOG = logging.getLogger(__name__)
+DEFAULT_TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+_DEFAULT_PREFIXES = {"INPUT_PREFIX": "incoming/", "OUTPUT_PREFIX": "posters/", "FAILURE_PREFIX": "failed/"}
+
+
+class LocalStackError(RuntimeError):
+    """The local stack cannot start, or an outcome did not appear in time."""
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What `LocalStack.upload` put."""
+
+    bucket: str
+    key: str
+    etag: str
+    version_id: str | None
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One state machine execution, with its input and output decoded."""
+
+    name: str
+    arn: str
+    status: str
+    input: Any
+    output: Any
+    error: str | None
+    cause: str | None
+    start_date: Any
+    stop_date: Any
+
+    @property
+    def stem(self) -> str | None:
+        """``input.job.stem`` when the input follows the design contract."""
+        job = self.input.get("job") if isinstance(self.input, dict) else None
+        stem = job.get("stem") if isinstance(job, dict) else None
+        return str(stem) if stem is not None else None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ended: a manifest (``SUCCEEDED`` / ``PARTIAL``) or a failure record (``FAILED``)."""
+
+    stem: str
+    status: str
+    manifest_key: str
+    failure_key: str
+    manifest: dict[str, Any] | None
+    failure: dict[str, Any] | None
+    executions: list[Execution] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        """True for ``SUCCEEDED`` (every result copied)."""
+        return self.status == "SUCCEEDED"
+
+
+def _json_or_text(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _success_status(manifest: dict[str, Any] | None, executions: list[Execution]) -> str:
+    """``SUCCEEDED`` or ``PARTIAL``: Finalize's ``outcome`` in the execution output, else the manifest's."""
+    for execution in executions:
+        finalize = execution.output.get("finalize") if isinstance(execution.output, dict) else None
+        if isinstance(finalize, dict) and finalize.get("outcome"):
+            return str(finalize["outcome"])
+    return str((manifest or {}).get("outcome") or "SUCCEEDED")
+
+
+class LocalStack:
+    """The pipeline on moto + the composer, configured from the SAM template (context manager).
+
+    Parameters
+    ----------
+    template : Path | str
+        The SAM template (default: the project's ``template.yaml``).
+    parameters : Mapping[str, str] | None
+        Template parameter overrides, e.g. ``{"PollSchedule": "0", "MaxWaitSeconds": "30"}``.
+    stack_name : str
+        ``AWS::StackName`` (names of buckets, queues, functions derive from it).
+    environment : Mapping[str, str] | None
+        Extra variables set last (they win over the template and the composer's address).
+    handlers : Mapping[str, Handler] | None
+        Replace a function's handler by logical id (``{"PollFunction": fake}``); the others are
+        imported from ``CodeUri`` + ``Handler``.
+    composer : bool
+        Start the composer subprocess and point ``DASHSCOPE_BASE_URL`` & co. at it.
+    composer_config : dict | None
+        Passed to the composer as ``--config``.
+    composer_command : list[str] | None
+        Replace ``python -m poster_composer`` (tests use a stub).
+    composer_tls : bool
+        Serve the composer over HTTPS (``REQUESTS_CA_BUNDLE`` = its certificate).
+    api_key : str | None
+        The secret's value (default: a fresh ``sk-local-…``).
+    event_sources : bool
+        Run the SQS event-source emulation (off: tests drive the queue themselves).
+    retry_visibility_seconds : int
+        How soon a failed SQS message reappears locally.
+
+    Attributes (after `start`)
+    --------------------------
+    moto_endpoint, input_bucket, output_bucket, queue_url, dlq_url, events_queue_url,
+    state_machine_arn, composer_origin (``""`` without composer), api_key, environment (the
+    variables the handlers see), template, resources, seam, event_sources (mappings),
+    composer (the process, or None).
+
+    Examples
+    --------
+    >>> with LocalStack(parameters={"PollSchedule": "0"}) as stack:  # doctest: +SKIP
+    ...     stack.upload(Path("photo.jpg"), "incoming/photo.jpg")
+    ...     outcome = stack.wait_for_outcome("photo", timeout=60)
+    """
+
+    _running: LocalStack | None = None
+
+    def __init__(
+        self,
+        template: Path | str = DEFAULT_TEMPLATE,
+        parameters: Mapping[str, str] | None = None,
+        *,
+        stack_name: str = "poster-local",
+        environment: Mapping[str, str] | None = None,
+        handlers: Mapping[str, Handler] | None = None,
+        composer: bool = True,
+        composer_config: dict[str, Any] | None = None,
+        composer_command: list[str] | None = None,
+        composer_tls: bool = True,
+        api_key: str | None = None,
+        event_sources: bool = True,
+        retry_visibility_seconds: int = 2,
+    ) -> None:
+        self.template_path = Path(template).resolve()
+        self.parameters = dict(parameters or {})
+        self.stack_name = stack_name
+        self.extra_environment = dict(environment or {})
+        self.handler_overrides = dict(handlers or {})
+        self.use_composer = composer
+        self.composer_config = composer_config
+        self.composer_command = composer_command
+        self.composer_tls = composer_tls
+        self.requested_api_key = api_key
+        self.use_event_sources = event_sources
+        self.retry_visibility_seconds = retry_visibility_seconds
+
+        self.moto: MotoServer | None = None
+        self.composer: ComposerProcess | None = None
+        self.template: Template | None = None
+        self.resources = CreatedResources()
+        self.seam = LambdaSeam()
+        self.event_sources: list[EventSourceMapping] = []
+        self.environment: dict[str, str] = {}
+        self.moto_endpoint = ""
+        self.input_bucket = ""
+        self.output_bucket = ""
+        self.queue_url = ""
+        self.dlq_url = ""
+        self.events_queue_url = ""
+        self.state_machine_arn = ""
+        self.composer_origin = ""
+        self.api_key = ""
+        self._saved_environ: dict[str, str | None] = {}
+        self._added_paths: list[str] = []
+        self._started = False
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        """Start everything (see the module docstring); on failure, undo what was started.
+
+        Raises
+        ------
+        LocalStackError
+            If two functions set one variable to different values, or a handler cannot be imported.
+        TemplateError
+            If the template cannot be resolved locally.
+        """
+        if self._started:
+            return self
+        if LocalStack._running is not None:
+            raise LocalStackError(
+                "another LocalStack is running in this process (they share os.environ and moto's state); stop it first"
+            )
+        LocalStack._running = self
+        self._started = True
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self.moto = MotoServer()
+        self.moto.start()
+        self.moto_endpoint = self.moto.endpoint
+        self._set_environ(aws_environment(self.moto_endpoint))
+        self._reset_moto()
+
+        template = Template(
+            self.template_path, self.parameters, stack_name=self.stack_name, queue_endpoint=self.moto_endpoint
+        )
+        self.template = template
+        functions = template.functions()
+        environment = self._union_environment(functions)
+
+        overrides: dict[str, str] = {}
+        if self.use_composer:
+            self.composer = ComposerProcess(self.composer_config, tls=self.composer_tls, command=self.composer_command)
+            self.composer.start()
+            self.composer_origin = self.composer.origin
+            overrides.update(self.composer.pipeline_environment())
+        overrides.update(self.extra_environment)
+
+        self.resources = create_resources(
+            template,
+            api_key=self.requested_api_key,
+            environment_overrides=overrides,
+            event_bus_name={**environment, **overrides}.get("EVENT_BUS_NAME", "default"),
+        )
+        self.api_key = self.resources.api_key
+        # Resolve again: the secret ARN, queue URLs and state machine ARN are now the real ones.
+        functions = template.functions()
+        self.environment = {**self._union_environment(functions), **overrides}
+        self._set_environ(self.environment)
+        self._locate_endpoints(functions)
+
+        self._add_import_paths(template)
+        self._cold_start(template, functions)
+        targets = {spec.logical_id: self._target(spec) for spec in functions}
+        for target in targets.values():
+            self.seam.register(target)
+        self.seam.install()
+
+        if self.use_event_sources:
+            for spec in functions:
+                for event in spec.sqs_events:
+                    if not event.enabled:
+                        continue
+                    mapping = EventSourceMapping(
+                        targets[spec.logical_id],
+                        self.resources.queue_urls[event.queue_logical_id],
+                        batch_size=event.batch_size,
+                        report_batch_item_failures=event.reports_batch_item_failures,
+                        maximum_concurrency=event.maximum_concurrency or 2,
+                        retry_visibility_seconds=self.retry_visibility_seconds,
+                    )
+                    self.event_sources.append(mapping.start())
+
+    def stop(self) -> None:
+        """Stop the event sources, the seam, the composer and moto; restore ``os.environ``."""
+        for mapping in self.event_sources:
+            mapping.stop()
+        self.event_sources = []
+        self.seam.uninstall()
+        if self.composer is not None:
+            self.composer.stop()
+            self.composer = None
+        if self.moto is not None:
+            self._reset_moto()
+            self.moto.stop()
+            self.moto = None
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environ = {}
+        for path in self._added_paths:
+            if path in sys.path:
+                sys.path.remove(path)
+        self._added_paths = []
+        self._started = False
+        if LocalStack._running is self:
+            LocalStack._running = None
+
+    def _reset_moto(self) -> None:
+        """Clear moto's in-process state (shared by every server and mock in this process)."""
+        assert self.moto is not None
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.moto.endpoint}/moto-api/reset", method="POST", data=b"")
+        try:
+            with urllib.request.urlopen(request, timeout=5):
+                pass
+        except OSError:
+            _LOG.debug("moto reset failed", exc_info=True)
+            return
+        from local_stack.moto_server import MOTO_CONFIG
+
+        self.moto.post_config(MOTO_CONFIG)
+
+    def _set_environ(self, values: Mapping[str, str]) -> None:
+        for key, value in values.items():
+            if key not in self._saved_environ:
+                self._saved_environ[key] = os.environ.get(key)
+            os.environ[key] = value
+
+    @staticmethod
+    def _union_environment(functions: list[FunctionSpec]) -> dict[str, str]:
+        union: dict[str, str] = {}
+        owner: dict[str, str] = {}
+        conflicts = []
+        for spec in functions:
+            for key, value in spec.environment.items():
+                if key in union and union[key] != value:
+                    conflicts.append(f"{key}: {owner[key]}={union[key]!r} vs {spec.logical_id}={value!r}")
+                    continue
+                union[key] = value
+                owner.setdefault(key, spec.logical_id)
+        if conflicts:
+            raise LocalStackError(
+                "the handlers share os.environ locally, but functions disagree on " + "; ".join(conflicts)
+            )
+        return union
+
+    def _locate_endpoints(self, functions: list[FunctionSpec]) -> None:
+        assert self.template is not None
+        created = self.resources
+        self.input_bucket = self.environment.get("INPUT_BUCKET") or created.buckets.get("InputBucket", "")
+        self.output_bucket = self.environment.get("OUTPUT_BUCKET") or created.buckets.get("OutputBucket", "")
+        queue_ids = [event.queue_logical_id for spec in functions for event in spec.sqs_events]
+        if queue_ids:
+            self.queue_url = created.queue_urls[queue_ids[0]]
+            dead_letter = {q.logical_id: q.dead_letter_logical_id for q in self.template.queues()}
+            dlq_id = dead_letter.get(queue_ids[0])
+            self.dlq_url = created.queue_urls[dlq_id] if dlq_id else ""
+        self.events_queue_url = created.events_queue_url
+        if created.state_machine_arns:
+            self.state_machine_arn = next(iter(created.state_machine_arns.values()))
+
+    def _add_import_paths(self, template: Template) -> None:
+        """Put the template folder and each layer's ``ContentUri`` (as ``/opt/python`` would) on sys.path."""
+        for path in [template.root, *self._layer_dirs(template)]:
+            text = str(path.resolve())
+            if text not in sys.path:
+                sys.path.insert(0, text)
+                self._added_paths.append(text)
+
+    @staticmethod
+    def _layer_dirs(template: Template) -> list[Path]:
+        """Each layer's ``ContentUri`` (its ``python/`` folder when it has one)."""
+        dirs = []
+        for layer_id in template.logical_ids("AWS::Serverless::LayerVersion"):
+            content = (template.resources[layer_id].get("Properties") or {}).get("ContentUri")
+            if isinstance(content, str):
+                layer = template.root / content
+                dirs.append(layer / "python" if (layer / "python").is_dir() else layer)
+        return dirs
+
+    def _cold_start(self, template: Template, functions: list[FunctionSpec]) -> None:
+        """Forget what an earlier stack in this process left in the handlers' and layers' caches.
+
+        Handlers cache clients and settings per execution environment (``functools.cache`` at module
+        level, Powertools' parameter cache); a new stack has a new endpoint and a new API key, so every
+        ``cache_clear()`` of a module under a ``CodeUri`` or a layer's ``ContentUri`` is called, as a
+        cold start would. Plain module globals are not reset.
+        """
+        roots = [(template.root / spec.code_uri).resolve() for spec in functions]
+        roots += [path.resolve() for path in self._layer_dirs(template)]
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if not file or not any(Path(file).resolve().is_relative_to(root) for root in roots):
+                continue
+            for value in list(vars(module).values()):
+                clear = getattr(value, "cache_clear", None)
+                if callable(clear) and getattr(value, "__module__", None) == name:
+                    clear()
+        try:
+            from aws_lambda_powertools.utilities import parameters
+        except ImportError:  # pragma: no cover - Powertools is a project dependency
+            return
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+    def _target(self, spec: FunctionSpec) -> LambdaTarget:
+        handler = self.handler_overrides.get(spec.logical_id)
+        if handler is None:
+            try:
+                module = importlib.import_module(spec.module)
+                handler = getattr(module, spec.attribute)
+            except (ImportError, AttributeError) as error:
+                raise LocalStackError(
+                    f"{spec.logical_id}: cannot import {spec.module}.{spec.attribute}: {error}"
+                ) from error
+        return LambdaTarget(
+            name=spec.name,
+            arn=spec.arn,
+            handler=handler,
+            environment=dict(spec.environment),
+            timeout_seconds=spec.timeout_seconds,
+            memory_mb=spec.memory_mb,
+        )
+
+    # ------------------------------------------------------------------ helpers for tests and the demo
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on this stack's moto server (cached per service)."""
+        key = (service, self.moto_endpoint)
+        if key not in self._clients:
+            self._clients[key] = boto3.session.Session().client(  # type: ignore[call-overload]
+                service,
+                endpoint_url=self.moto_endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        return self._clients[key]
+
+    def _prefix(self, name: str) -> str:
+        return self.environment.get(name) or _DEFAULT_PREFIXES[name]
+
+    def upload(
+        self,
+        source: Path | str | bytes,
+        key: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> UploadResult:
+        """Put an object into the input bucket (which triggers the pipeline under ``INPUT_PREFIX``).
+
+        Parameters
+        ----------
+        source : Path | str | bytes
+            A file path or the bytes.
+        key : str | None
+            The full key; default ``<INPUT_PREFIX><file name>`` for a path.
+        metadata : Mapping[str, str] | None
+            S3 user metadata without the ``x-amz-meta-`` prefix (``{"poster-title": "Hi"}``).
+        content_type : str | None
+            Default: guessed from the key's extension.
+
+        Examples
+        --------
+        >>> stack.upload(b"...", "incoming/a.png", {"poster-title": "Sale"})  # doctest: +SKIP
+        """
+        if isinstance(source, bytes):
+            if key is None:
+                raise ValueError("a key is required when uploading bytes")
+            body = source
+        else:
+            path = Path(source)
+            body = path.read_bytes()
+            key = key or f"{self._prefix('INPUT_PREFIX')}{path.name}"
+        extra: dict[str, Any] = {}
+        if metadata:
+            extra["Metadata"] = dict(metadata)
+        guessed = {
+            ".png": "image/png",
+            ".jpg": "image/jpeg",
+            ".jpeg": "image/jpeg",
+            ".webp": "image/webp",
+            ".json": "application/json",
+        }.get(Path(key).suffix.lower())
+        if content_type or guessed:
+            extra["ContentType"] = content_type or guessed
+        response = self.client("s3").put_object(Bucket=self.input_bucket, Key=key, Body=body, **extra)
+        return UploadResult(self.input_bucket, key, str(response["ETag"]).strip('"'), response.get("VersionId"))
+
+    def _read_json(self, key: str) -> dict[str, Any] | None:
+        s3 = self.client("s3")
+        try:
+            body = s3.get_object(Bucket=self.output_bucket, Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+        document = json.loads(body)
+        return document if isinstance(document, dict) else {"value": document}
+
+    def wait_for_outcome(self, stem: str, timeout: float = 60.0, interval: float = 0.2) -> Outcome:
+        """Wait until the job of ``stem`` has a manifest or a failure record and no running execution.
+
+        Finalize writes the manifest before it may fail (then RecordFailure writes the failure record),
+        so a manifest alone is final only once the stem's execution has stopped.
+
+        Raises
+        ------
+        LocalStackError
+            On timeout; the message lists the executions and the DLQ depth.
+
+        Examples
+        --------
+        >>> stack.wait_for_outcome("photo", timeout=30).status  # doctest: +SKIP
+        'SUCCEEDED'
+        """
+        manifest_key = f"{self._prefix('OUTPUT_PREFIX')}{stem}/manifest.json"
+        failure_key = f"{self._prefix('FAILURE_PREFIX')}{stem}.json"
+        deadline = time.monotonic() + timeout
+        while True:
+            manifest = self._read_json(manifest_key)
+            failure = self._read_json(failure_key)
+            if manifest is not None or failure is not None:
+                executions = [e for e in self.executions() if e.stem == stem]
+                if not any(e.status == "RUNNING" for e in executions):
+                    status = "FAILED" if failure is not None else _success_status(manifest, executions)
+                    return Outcome(stem, status, manifest_key, failure_key, manifest, failure, executions)
+            if time.monotonic() > deadline:
+                summary = [(e.name, e.status, e.stem) for e in self.executions()]
+                raise LocalStackError(
+                    f"no outcome for {stem!r} within {timeout}s; executions={summary}, "
+                    f"dlq_depth={self.queue_depth(self.dlq_url) if self.dlq_url else 'n/a'}"
+                )
+            time.sleep(interval)
+
+    def executions(self) -> list[Execution]:
+        """Every execution of the state machine, newest first, with input/output decoded."""
+        sfn = self.client("stepfunctions")
+        found = []
+        paginator = sfn.get_paginator("list_executions")
+        for page in paginator.paginate(stateMachineArn=self.state_machine_arn):
+            for item in page["executions"]:
+                detail = sfn.describe_execution(executionArn=item["executionArn"])
+                found.append(
+                    Execution(
+                        name=detail["name"],
+                        arn=detail["executionArn"],
+                        status=detail["status"],
+                        input=_json_or_text(detail.get("input")),
+                        output=_json_or_text(detail.get("output")),
+                        error=detail.get("error"),
+                        cause=detail.get("cause"),
+                        start_date=detail.get("startDate"),
+                        stop_date=detail.get("stopDate"),
+                    )
+                )
+        return found
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The execution's history events, oldest first."""
+        sfn = self.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+        return events
+
+    def queue_depth(self, queue_url: str) -> int:
+        """Visible + in-flight messages of a queue."""
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def dlq_messages(self) -> list[str]:
+        """The bodies in the DLQ (peeked: they stay in the queue)."""
+        if not self.dlq_url:
+            return []
+        messages = (
+            self.client("sqs")
+            .receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+            .get("Messages", [])
+        )
+        return [str(message["Body"]) for message in messages]
+
+    def events(self, wait_seconds: int = 1) -> list[dict[str, Any]]:
+        """Drain the ``poster-events`` queue: the EventBridge events with source ``poster-pipeline``."""
+        sqs = self.client("sqs")
+        received: list[dict[str, Any]] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.events_queue_url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=wait_seconds if not received else 0,
+            ).get("Messages", [])
+            if not messages:
+                return received
+            for message in messages:
+                received.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _composer(self) -> ComposerProcess:
+        if self.composer is None:
+            raise LocalStackError("the composer is not running (LocalStack(composer=False))")
+        return self.composer
+
+    def composer_stats(self) -> Any:
+        """``GET /_composer/stats`` of the composer."""
+        return self._composer().stats()
+
+    def set_composer_config(self, config: dict[str, Any]) -> Any:
+        """``PUT /_composer/config`` (quota and fault settings); returns the server's answer."""
+        return self._composer().set_config(config)
+
+    def reset_composer(self) -> Any:
+        """``POST /_composer/reset``."""
+        return self._composer().reset()

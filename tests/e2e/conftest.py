@@ -1,0 +1,93 @@
+"""End-to-end: upload → poster through the real state machine, on one shared local stack.
+
+The stack reads ``template.yaml`` (with a short poll schedule and maximum wait), runs the real
+handlers behind moto's server and the composer over HTTPS. Scenarios are steered per upload with
+composer rules that match a marker in the title; every test uses its own stem.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from local_stack.stack import LocalStack, Outcome
+from tests.conftest import fixture_image
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+MAX_WAIT_SECONDS = 12
+RULES: list[dict[str, Any]] = [
+    {
+        "match": "[reject-400]",
+        "submit_error": {
+            "status": 400,
+            "code": "InvalidParameter",
+            "message": "Invalid URL 'https:xxx.png': No host supplied",
+        },
+    },
+    {
+        "match": "[throttle-twice]",
+        "submit_error": {
+            "status": 429,
+            "code": "Throttling.RateQuota",
+            "message": "Requests rate limit exceeded, please try again later.",
+            "times": 2,
+        },
+    },
+    {"match": "[task-failed]", "task_status": "FAILED", "code": "InternalError", "message": "Inference error"},
+    {"match": "[task-unknown]", "task_status": "UNKNOWN"},
+    {"match": "[partial]", "partial": [1]},
+    {
+        "match": "[off-list]",
+        "result_urls": [
+            "https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com.evil.test/1.png"
+            "?Expires=1&OSSAccessKeyId=k&Signature=leak"
+        ],
+    },
+    {"match": "[redirect-off-list]", "result_redirect": "https://evil.test/stolen.png"},
+    {"match": "[slow]", "task_seconds": MAX_WAIT_SECONDS * 3},
+]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    composer = {"max_in_progress": 4, "submissions_per_second": 20, "rules": RULES}
+    with LocalStack(
+        parameters={"PollSchedule": "1", "MaxWaitSeconds": str(MAX_WAIT_SECONDS)},
+        composer_config=composer,
+        environment={"POWERTOOLS_METRICS_DISABLED": "true"},
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def stem() -> str:
+    return f"e2e-{uuid.uuid4().hex[:10]}"
+
+
+def upload_job(
+    stack: LocalStack, stem: str, sidecar: dict[str, Any] | None = None, image: str = "rocket.jpg", **upload: Any
+) -> str:
+    """Upload the sidecar (if any) and then the image as ``incoming/<stem>.<ext>``; return the image key."""
+    path: Path = fixture_image(image)
+    if sidecar is not None:
+        stack.upload(json.dumps(sidecar, ensure_ascii=False).encode(), f"incoming/{stem}.poster.json")
+    key = f"incoming/{stem}{path.suffix}"
+    stack.upload(path, key, **upload)
+    return key
+
+
+def outcome(stack: LocalStack, stem: str, timeout: float = 90) -> Outcome:
+    return stack.wait_for_outcome(stem, timeout=timeout)
+
+
+def submissions_for(stack: LocalStack, key: str) -> list[dict[str, Any]]:
+    """The composer's record of submissions whose image URL points at ``key`` (query stripped)."""
+    stats = stack.composer_stats()
+    return [s for s in stats["submissions_by_input"] if unquote(urlsplit(s["image_url"]).path).endswith("/" + key)]
