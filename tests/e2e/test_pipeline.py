@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 from PIL import Image
 
+from poster_common import services
+from poster_common.finalize import finalize_job
 from tests.e2e.conftest import outcome, submissions_for, upload_job
 
 if TYPE_CHECKING:
@@ -216,3 +218,24 @@ def test_unparseable_message_goes_to_the_dlq(stack: LocalStack) -> None:
     while time.monotonic() < deadline and "this is not an S3 event" not in stack.dlq_messages():
         time.sleep(1)
     assert "this is not an S3 event" in stack.dlq_messages()
+
+
+def test_finalize_rerun_writes_the_same_objects(stack: LocalStack, stem: str) -> None:
+    # GIVEN a finished job
+    upload_job(stack, stem, {"title": ["Twice"], "n": 2})
+    result = outcome(stack, stem)
+    assert result.status == "SUCCEEDED"
+    s3 = stack.client("s3")
+
+    def snapshot() -> dict[str, str]:
+        listed = s3.list_objects_v2(Bucket=stack.output_bucket, Prefix=f"posters/{stem}/")["Contents"]
+        return {o["Key"]: o["ETag"] for o in listed}
+
+    before = snapshot()
+    # WHEN Finalize runs again on the same execution state (as a retry would)
+    (execution,) = result.executions
+    state_at_finalize = {k: v for k, v in execution.output.items() if k != "finalize"}
+    again = finalize_job(state_at_finalize, services.from_environment(), lambda: 600_000)
+    # THEN it writes byte-identical objects under the same keys
+    assert again["output_keys"] == [f"posters/{stem}/0.png", f"posters/{stem}/1.png"]
+    assert snapshot() == before
