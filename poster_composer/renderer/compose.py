@@ -1,16 +1,91 @@
-"""Placeholder renderer: draws the text on the image. Replaced by the real layout engine."""
+"""The renderer's entry points: ``render_posters`` and ``encode_png``.
+
+Pipeline per request: decode the background (``source``) → analyse a ≤256 px copy (``analysis``) →
+palette (``colour``) → for each variant: a font pairing (``fonts``), a layout (``layout``: wrap, size,
+place), a colour scheme (``scheme``: text colours, panels), drawing (``draw``) and a contrast check on
+the finished pixels (``metrics``).  If a line misses WCAG AA, the scheme escalates (stronger colours,
+then a panel, then a more opaque one) and the block is redrawn over the restored background.
+
+Everything is deterministic: the only randomness (variant sampling) is seeded from a hash of the
+inputs.
+
+Layout report (``RenderedPoster.layout``, JSON-serialisable)::
+
+    {
+      "canvas": [w, h],
+      "variant": i, "pairing": "playfair+source-sans", "align": "left" | "centre" | "right",
+      "seed": "<16 hex>", "escalation": 0,
+      "footprint": [x0, y0, x1, y1],          # the block's reserved area, panel padding included
+      "elements": [                           # in drawing order: panels, logo, title, subtitle, text
+        {"role": "panel", "kind": "scrim" | "panel" | "chip", "box": [...], "colour": "#rrggbb",
+         "opacity": 0.62, "backs": [element indices]},
+        {"role": "logo", "box": [...]},
+        {"role": "title" | "subtitle" | "text", "box": [...], "font": "<primary face>",
+         "size": px, "colour": "#rrggbb",
+         "lines": [{"text", "joiner", "paragraph", "span": [start, end], "box", "origin": [x, baseline],
+                    "font", "size", "colour", "contrast", "required",
+                    "runs": [{"text", "font", "x"}], "missing": "<chars no face has>"}]}
+      ],
+      "dropped": [{"role": "text", "index": 1, "text": "..."}, {"role": "logo"}],
+      "metrics": {"occ": 0.08, "min_contrast": 7.1}
+    }
+
+Boxes are ``[x0, y0, x1, y1]`` in canvas pixels (x1/y1 exclusive); text boxes are the exact ink boxes.
+Line ``text`` is the slice ``span`` of the normalised input string (``wrap.normalise``); ``text + joiner``
+over a paragraph's lines gives the normalised string back.  ``runs[].x`` is relative to ``origin``;
+drawing each run with ``anchor="ls"`` at ``origin + (x, 0)`` reproduces the glyphs.  ``contrast`` is
+measured on the finished pixels (``metrics.line_contrast``) and ``required`` is its WCAG AA threshold.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import random
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+import numpy as np
+from PIL import Image  # noqa: TC002 - runtime import keeps the dataclasses' hints resolvable
+
+from poster_composer.renderer.analysis import analyse
+from poster_composer.renderer.colour import RGB, accent, luminance_array, palette
+from poster_composer.renderer.draw import LineMask, line_mask, paint_line, paint_logo, paint_panel
+from poster_composer.renderer.errors import InvalidRequestError
+from poster_composer.renderer.fonts import PAIRINGS, ROLES, is_bold
+from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, plan
+from poster_composer.renderer.metrics import line_contrast, required_contrast
+from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme
+from poster_composer.renderer.source import load_background, load_logo
+from poster_composer.renderer.wrap import normalise
+
+if TYPE_CHECKING:
+    from poster_composer.renderer.analysis import Analysis
+    from poster_composer.renderer.layout import PlacedElement, PlacedLine
+
+MAX_ESCALATION = 4
+PNG_COMPRESS_LEVEL = 1
+Box = tuple[float, float, float, float]
+IntBox = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class PosterRequest:
+    """What to draw, with the DashScope ``wanx-ast`` field names.
+
+    Parameters
+    ----------
+    title, subtitle, text:
+        Strings by priority (title highest); each string is one paragraph.
+    underlay:
+        0: panels only where contrast needs them; 1: one panel behind the block; 2: one per element.
+    n:
+        Number of distinct variants, 1–4.
+    temperature:
+        0–1: how far variants after the first may stray from the best layout.
+    """
+
     title: tuple[str, ...]
     subtitle: tuple[str, ...] = ()
     text: tuple[str, ...] = ()
@@ -21,13 +96,268 @@ class PosterRequest:
 
 @dataclass(frozen=True)
 class RenderedPoster:
+    """One variant: the RGB poster (same size as the upright background) and its layout report."""
+
     image: Image.Image
     layout: dict[str, Any] = field(default_factory=dict)
 
 
-def _open(data: bytes | Image.Image) -> Image.Image:
-    image = data if isinstance(data, Image.Image) else Image.open(io.BytesIO(data))
-    return ImageOps.exif_transpose(image).convert("RGB")
+def _validate(request: PosterRequest) -> None:
+    if request.underlay not in (0, 1, 2):
+        raise InvalidRequestError("underlay must be 0, 1 or 2")
+    if not 1 <= request.n <= 4:
+        raise InvalidRequestError("n must be between 1 and 4")
+    if not 0.0 <= request.temperature <= 1.0:
+        raise InvalidRequestError("temperature must be between 0 and 1")
+    for role in ROLES:
+        values = getattr(request, role)
+        if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+            raise InvalidRequestError(f"{role} must be a sequence of strings")
+
+
+def _paragraphs(request: PosterRequest) -> tuple[Paragraph, ...]:
+    paragraphs: list[Paragraph] = []
+    for role in ROLES:
+        for index, raw in enumerate(getattr(request, role)):
+            text = normalise(raw)
+            if text:
+                paragraphs.append(Paragraph(role, index, text))
+    return tuple(paragraphs)
+
+
+def _seed(small: Image.Image, request: PosterRequest, logo: Image.Image | None) -> int:
+    digest = hashlib.sha256(small.tobytes())
+    digest.update(repr((request.title, request.subtitle, request.text, request.underlay)).encode())
+    if logo is not None:
+        digest.update(logo.resize((32, 32)).tobytes())
+    return int.from_bytes(digest.digest()[:8], "big")
+
+
+def _hex(colour: RGB) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
+def _int_box(box: Box) -> IntBox:
+    return round(box[0]), round(box[1]), round(box[2]), round(box[3])
+
+
+def _primary_face(line: PlacedLine) -> str:
+    counts: Counter[str] = Counter()
+    for run in line.set.runs:
+        if run.face is not None:
+            counts[run.face] += len(run.text.strip())
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def _line_required(line: PlacedLine) -> float:
+    """WCAG AA threshold of a line: bold only if every face drawing it is bold."""
+    faces = [run.face for run in line.set.runs if run.face is not None and run.text.strip()]
+    return required_contrast(line.set.size, bool(faces) and all(is_bold(face) for face in faces))
+
+
+@dataclass
+class _Drawn:
+    masks: dict[tuple[int, int], LineMask]
+    contrasts: dict[tuple[int, int], float]
+
+
+def _draw(image: Image.Image, layout: Layout, scheme: Scheme, logo: Image.Image | None) -> _Drawn:
+    for panel in scheme.panels:
+        paint_panel(image, panel)
+    masks: dict[tuple[int, int], LineMask] = {}
+    for ei, element in enumerate(layout.elements):
+        if element.role == "logo" and logo is not None:
+            paint_logo(image, logo, _int_box(element.box))
+        for li, line in enumerate(element.lines):
+            masks[(ei, li)] = line_mask(line, image.size)
+    for (ei, _), mask in masks.items():
+        paint_line(image, mask, scheme.colours[ei])
+    return _Drawn(masks, _measure(image, layout, masks))
+
+
+def _others(key: tuple[int, int], mask: LineMask, masks: dict[tuple[int, int], LineMask]) -> np.ndarray[Any, Any]:
+    """Glyph pixels of every other line inside ``mask``'s crop."""
+    x0, y0, x1, y1 = mask.box
+    others = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    for other_key, other in masks.items():
+        if other_key == key or other.ink is None:
+            continue
+        ox0, oy0 = max(x0, other.box[0]), max(y0, other.box[1])
+        ox1, oy1 = min(x1, other.box[2]), min(y1, other.box[3])
+        if ox1 <= ox0 or oy1 <= oy0:
+            continue
+        part = other.coverage[oy0 - other.box[1] : oy1 - other.box[1], ox0 - other.box[0] : ox1 - other.box[0]]
+        others[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] |= part >= 128
+    return others
+
+
+def _measure(
+    image: Image.Image, layout: Layout, masks: dict[tuple[int, int], LineMask]
+) -> dict[tuple[int, int], float]:
+    contrasts: dict[tuple[int, int], float] = {}
+    for key, mask in masks.items():
+        pixels = np.asarray(image.crop(mask.box))
+        size = layout.elements[key[0]].size
+        contrasts[key] = line_contrast(pixels, mask.coverage, _others(key, mask, masks), size)
+    return contrasts
+
+
+def _failures(layout: Layout, drawn: _Drawn) -> int:
+    failing = 0
+    for (ei, li), value in drawn.contrasts.items():
+        if value < _line_required(layout.elements[ei].lines[li]):
+            failing += 1
+    return failing
+
+
+@dataclass(frozen=True)
+class _Context:
+    analysis: Analysis
+    accent: RGB
+    dominant: RGB
+    logo: Image.Image | None
+    logo_luminance: float | None
+    request: PosterRequest
+    paragraphs: tuple[Paragraph, ...]
+    seed: int
+
+
+def _render_variant(
+    image: Image.Image, ctx: _Context, variant: int, rng: random.Random, avoid: list[Box]
+) -> dict[str, Any]:
+    pairing = PAIRINGS[(ctx.seed + variant) % len(PAIRINGS)]
+    aspect = ctx.logo.width / ctx.logo.height if ctx.logo is not None else None
+    layout_request = LayoutRequest(image.size, ctx.paragraphs, pairing, aspect)
+    temperature = ctx.request.temperature if variant else 0.0
+    layout = plan(ctx.analysis, layout_request, rng, temperature, avoid)
+    if layout is None:
+        return _empty_report(image, ctx, variant, pairing.name)
+    avoid.append(layout.footprint)
+    faces = {i: pairing.chain(e.role, e.size)[0] for i, e in enumerate(layout.elements) if e.role != "logo"}
+    fx0, fy0, fx1, fy1 = _int_box(layout.footprint)
+    original = image.crop((fx0, fy0, fx1, fy1))
+    level = 0
+    while True:
+        given = SchemeInput(layout, faces, ctx.accent, ctx.dominant, ctx.request.underlay, level, ctx.logo_luminance)
+        scheme = plan_scheme(image, given)
+        drawn = _draw(image, layout, scheme, ctx.logo)
+        if _failures(layout, drawn) == 0 or level >= MAX_ESCALATION:
+            break
+        image.paste(original, (fx0, fy0))
+        level += 1
+    return _report(image, ctx, variant, pairing.name, layout, scheme, drawn, level, faces)
+
+
+def _line_report(line: PlacedLine, mask: LineMask, colour: RGB, measured: float) -> dict[str, Any]:
+    ink = mask.ink or _int_box(line.box)
+    return {
+        "text": line.line.text,
+        "joiner": line.line.joiner,
+        "paragraph": line.paragraph.index,
+        "span": [line.line.start, line.line.end],
+        "box": list(ink),
+        "origin": [line.origin[0], line.origin[1]],
+        "font": _primary_face(line),
+        "size": line.set.size,
+        "colour": _hex(colour),
+        "contrast": round(measured, 3),
+        "required": _line_required(line),
+        "runs": [{"text": r.text, "font": r.face, "x": r.x} for r in line.set.runs],
+        "missing": "".join(r.text for r in line.set.runs if r.face is None),
+    }
+
+
+def _element_report(
+    index: int, element: PlacedElement, scheme: Scheme, drawn: _Drawn, face: str | None
+) -> dict[str, Any]:
+    if element.role == "logo":
+        return {"role": "logo", "box": list(_int_box(element.box))}
+    colour = scheme.colours[index]
+    lines = [
+        _line_report(line, drawn.masks[(index, li)], colour, drawn.contrasts[(index, li)])
+        for li, line in enumerate(element.lines)
+    ]
+    boxes = [ln["box"] for ln in lines]
+    box = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+    return {
+        "role": element.role,
+        "box": box,
+        "font": face,
+        "size": element.size,
+        "colour": _hex(colour),
+        "lines": lines,
+    }
+
+
+def _report(
+    image: Image.Image,
+    ctx: _Context,
+    variant: int,
+    pairing: str,
+    layout: Layout,
+    scheme: Scheme,
+    drawn: _Drawn,
+    level: int,
+    faces: dict[int, str],
+) -> dict[str, Any]:
+    offset = len(scheme.panels)
+    panels = [
+        {
+            "role": "panel",
+            "kind": p.kind,
+            "box": list(p.box),
+            "colour": _hex(p.colour),
+            "opacity": p.alpha,
+            "backs": [offset + i for i in p.backs],
+        }
+        for p in scheme.panels
+    ]
+    elements = [_element_report(i, e, scheme, drawn, faces.get(i)) for i, e in enumerate(layout.elements)]
+    dropped: list[dict[str, Any]] = [{"role": p.role, "index": p.index, "text": p.text} for p in layout.dropped]
+    if layout.logo_dropped:
+        dropped.append({"role": "logo"})
+    return {
+        "canvas": list(image.size),
+        "variant": variant,
+        "pairing": pairing,
+        "align": layout.align,
+        "seed": f"{ctx.seed:016x}",
+        "escalation": level,
+        "footprint": list(_int_box(layout.footprint)),
+        "elements": panels + elements,
+        "dropped": dropped,
+        "metrics": {
+            "occ": round(layout.occ, 4),
+            "min_contrast": round(min(drawn.contrasts.values()), 3) if drawn.contrasts else None,
+        },
+    }
+
+
+def _empty_report(image: Image.Image, ctx: _Context, variant: int, pairing: str) -> dict[str, Any]:
+    dropped: list[dict[str, Any]] = [{"role": p.role, "index": p.index, "text": p.text} for p in ctx.paragraphs]
+    if ctx.logo is not None:
+        dropped.append({"role": "logo"})
+    return {
+        "canvas": list(image.size),
+        "variant": variant,
+        "pairing": pairing,
+        "align": None,
+        "seed": f"{ctx.seed:016x}",
+        "escalation": 0,
+        "footprint": None,
+        "elements": [],
+        "dropped": dropped,
+        "metrics": {"occ": 0.0, "min_contrast": None},
+    }
+
+
+def _logo_luminance(logo: Image.Image | None) -> float | None:
+    if logo is None:
+        return None
+    arr = np.asarray(logo, dtype=np.float64)
+    weights = arr[..., 3].reshape(-1) / 255.0
+    lum = luminance_array(arr[..., :3]).reshape(-1)
+    return float((lum * weights).sum() / max(float(weights.sum()), 1e-9))
 
 
 def render_posters(
@@ -35,25 +365,69 @@ def render_posters(
     request: PosterRequest,
     logo: bytes | Image.Image | None = None,
 ) -> list[RenderedPoster]:
-    base = _open(background)
-    posters = []
+    """Render ``request.n`` distinct posters of the request's text over a background.
+
+    Parameters
+    ----------
+    background:
+        Encoded image bytes or a PIL image, any mode; EXIF orientation is honoured.
+    request:
+        Text by priority, underlay, variant count and temperature.
+    logo:
+        Optional logo (PNG with alpha, bytes or PIL image).
+
+    Returns
+    -------
+    list[RenderedPoster]
+        ``request.n`` posters (variant 0 is the best layout), each with its layout report.
+
+    Raises
+    ------
+    InvalidImageError
+        If the background or logo cannot be decoded.
+    InvalidRequestError
+        If a request field is out of range.
+
+    Example
+    -------
+    >>> posters = render_posters(Image.new("RGB", (640, 480), "teal"), PosterRequest(title=("Hello",)))
+    >>> posters[0].image.size
+    (640, 480)
+    """
+    _validate(request)
+    base = load_background(background)
+    logo_image = load_logo(logo) if logo is not None else None
+    analysis = analyse(base)
+    colours = palette(analysis.small)
+    seed = _seed(analysis.small, request, logo_image)
+    ctx = _Context(
+        analysis,
+        accent(colours),
+        colours[0],
+        logo_image,
+        _logo_luminance(logo_image),
+        request,
+        _paragraphs(request),
+        seed,
+    )
+    rng = random.Random(seed)
+    avoid: list[Box] = []
+    posters: list[RenderedPoster] = []
     for variant in range(request.n):
-        image = base.copy()
-        draw = ImageDraw.Draw(image)
-        size = max(12, image.height // 12)
-        y = image.height // 10 + variant * size // 4
-        for role, lines, scale in (("title", request.title, 1.0), ("subtitle", request.subtitle, 0.6),
-                                   ("text", request.text, 0.45)):
-            font = ImageFont.load_default(size=max(8, int(size * scale)))
-            for line in lines:
-                draw.text((image.width // 12, y), line, font=font, fill="white", stroke_width=2,
-                          stroke_fill="black")
-                y += int(size * scale * 1.3)
-        posters.append(RenderedPoster(image=image, layout={"canvas": list(image.size), "elements": []}))
+        image = base if variant == request.n - 1 else base.copy()
+        report = _render_variant(image, ctx, variant, rng, avoid)
+        posters.append(RenderedPoster(image=image, layout=report))
     return posters
 
 
 def encode_png(image: Image.Image) -> bytes:
+    """Encode ``image`` as PNG deterministically (no metadata; zlib level 1 for speed).
+
+    Example
+    -------
+    >>> encode_png(Image.new("RGB", (2, 2)))[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
+    """
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()

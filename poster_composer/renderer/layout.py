@@ -1,0 +1,514 @@
+"""Placement: sizes, wrapping and position of the text block (and logo) over the calmest content.
+
+The block is a vertical stack — logo, title, subtitle, text — aligned on one axis (left edges, centres
+or right edges of the ink boxes coincide).  The search tries, for the kept paragraphs:
+
+- a wrap width (full, two-thirds or under half of the usable width),
+- a size scale (title ``T``, subtitle ≈ ``T/2``, text ≈ ``T/3``, strictly decreasing, with minimums),
+- an alignment (left / centre / right, pinned to the margins or the centre line) and a vertical slot,
+
+and scores each by the mean saliency under the element boxes (``Occ``), the edge energy under the block,
+and a small penalty for smaller type.  Geometry in the search is scaled from measurements at a reference
+size (fast); ``realise`` then sets the chosen lines for real.  If nothing fits even at the minimum sizes,
+the lowest-priority paragraph is dropped (text, then subtitle, then the logo, then title lines) and the
+search runs again; the dropped items are reported.  The same happens when no candidate keeps ``Occ``
+under ``OCC_LIMIT`` and below the ``Occ`` of the same boxes centred on the canvas: on a small canvas
+crowded by its subject, less text is better than text over the subject.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from poster_composer.renderer.typeset import REF_SIZE, SetLine, line_metrics_ref, ref_width, set_line
+from poster_composer.renderer.wrap import Line, wrap
+
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Collection
+
+    from poster_composer.renderer.analysis import Analysis
+    from poster_composer.renderer.fonts import Pairing, Role
+
+Align = Literal["left", "centre", "right"]
+Box = tuple[float, float, float, float]
+
+MIN_SIZE = {"title": 14, "subtitle": 12, "text": 11}
+PREFERRED_MIN_SCALE = 0.35
+RATIO = {"title": 1.0, "subtitle": 0.5, "text": 0.36}
+LEADING = {"title": 1.12, "subtitle": 1.22, "text": 1.38}
+MAX_LINES = {"title": 3, "subtitle": 3, "text": 8}
+MEASURE_EM = {"title": 1e9, "subtitle": 22.0, "text": 26.0}
+SCALES = tuple(round(0.85**k, 4) for k in range(16))
+WIDTHS = (1.0, 0.68, 0.46)
+ALIGNS: tuple[Align, ...] = ("left", "centre", "right")
+Y_SLOTS = 11
+OCC_LIMIT = 0.33
+ATTEMPTS = 12
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One input string (normalised) with its role and index in the request's list for that role."""
+
+    role: Role
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """A wrapped line placed on the canvas: pen origin on the baseline and absolute ink box."""
+
+    paragraph: Paragraph
+    line: Line
+    set: SetLine
+    origin: tuple[float, float]
+    box: Box
+
+
+@dataclass(frozen=True)
+class PlacedElement:
+    """A title/subtitle/text element (its lines) or the logo, with its absolute ink box."""
+
+    role: str
+    box: Box
+    size: int
+    lines: tuple[PlacedLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The chosen arrangement: elements, the block footprint (panel reserve included) and bookkeeping."""
+
+    elements: tuple[PlacedElement, ...]
+    footprint: Box
+    pad: float
+    align: Align
+    dropped: tuple[Paragraph, ...]
+    logo_dropped: bool
+    score: float
+    occ: float
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Stacked:
+    """An element's lines at one size, relative to the element's top-left (ink-based)."""
+
+    role: str
+    size: int
+    width: float
+    height: float
+    lines: tuple[tuple[Paragraph, Line, float, Box], ...]  # paragraph, line, baseline y, ink at origin
+
+
+@dataclass(frozen=True)
+class _Block:
+    elements: tuple[_Stacked, ...]
+    offsets: tuple[float, ...]  # top of each element inside the block
+    width: float
+    height: float
+    pad: float
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    score: float
+    occ: float
+    block: _Block
+    kept: tuple[Paragraph, ...]
+    align: Align
+    x: float
+    y: float
+    scale: float
+    wrap_width: float
+
+
+def sizes_for(title: float, roles: Collection[str]) -> dict[str, int] | None:
+    """Return strictly decreasing sizes from a title size, or ``None`` if below the minimums."""
+    sizes: dict[str, int] = {}
+    previous = math.inf
+    for role in ("title", "subtitle", "text"):
+        size = max(round(title * RATIO[role]), MIN_SIZE[role])
+        if role in roles:
+            size = min(size, int(previous) - 1 if previous != math.inf else size)
+            if size < MIN_SIZE[role]:
+                return None
+            previous = size
+        sizes[role] = size
+    return sizes
+
+
+def _pad(smallest: float, title: float) -> float:
+    """Panel reserve around the block: room for a panel's padding or a scrim's feather."""
+    return max(3.0, 0.9 * smallest + 0.1 * title)
+
+
+def _gap(previous: int, following: int) -> float:
+    return max(2.0, 0.3 * previous + 0.35 * following)
+
+
+def _stack_role(
+    role: Role, paragraphs: list[Paragraph], chain: tuple[str, ...], size: int, wrap_width: float
+) -> _Stacked | None:
+    """Wrap and stack one role's paragraphs with reference metrics; ``None`` if too many lines."""
+    k = size / REF_SIZE
+    pitch = LEADING[role] * size
+    lines: list[tuple[Paragraph, Line, float, Box]] = []
+    count = 0
+    baseline = 0.0
+    for p_index, paragraph in enumerate(paragraphs):
+        wrapped = wrap(paragraph.text, wrap_width / k, lambda s: ref_width(s, chain), balance=role != "text")
+        count += len(wrapped)
+        if count > MAX_LINES[role] * (1 if role == "text" else len(paragraphs)):
+            return None
+        for line in wrapped:
+            _, ink = line_metrics_ref(line.text, chain)
+            if not lines:
+                baseline = -ink[1] * k
+            elif p_index and line is wrapped[0]:
+                baseline += pitch * 1.35 if role == "text" else pitch
+            else:
+                baseline += pitch
+            lines.append((paragraph, line, baseline, (ink[0] * k, ink[1] * k, ink[2] * k, ink[3] * k)))
+    if not lines:
+        return None
+    width = max(ink[2] - ink[0] for *_, ink in lines)
+    height = max(base + ink[3] for _, _, base, ink in lines)
+    return _Stacked(role, size, width, height, tuple(lines))
+
+
+def _block(
+    kept: tuple[Paragraph, ...],
+    pairing: Pairing,
+    sizes: dict[str, int],
+    wrap_width: float,
+    logo_aspect: float | None,
+) -> _Block | None:
+    elements: list[_Stacked] = []
+    if logo_aspect is not None:
+        height = max(8.0, sizes["title"] * 1.15)
+        width = min(height * logo_aspect, wrap_width)
+        elements.append(_Stacked("logo", round(width / logo_aspect), width, width / logo_aspect, ()))
+    for role in ("title", "subtitle", "text"):
+        paragraphs = [p for p in kept if p.role == role]
+        if paragraphs:
+            limit = min(wrap_width, MEASURE_EM[role] * sizes[role])
+            stacked = _stack_role(role, paragraphs, pairing.chain(role, sizes[role]), sizes[role], limit)
+            if stacked is None:
+                return None
+            elements.append(stacked)
+    if not elements:
+        return None
+    offsets: list[float] = []
+    y = 0.0
+    for i, element in enumerate(elements):
+        if i:
+            prev = elements[i - 1]
+            y += _gap(prev.size if prev.role != "logo" else sizes["title"], element.size)
+        offsets.append(y)
+        y += element.height
+    smallest = min(e.size for e in elements if e.role != "logo") if len(elements) > 1 else sizes["title"]
+    pad = _pad(smallest, sizes["title"])
+    return _Block(tuple(elements), tuple(offsets), max(e.width for e in elements), y, pad)
+
+
+def _element_boxes(block: _Block, align: Align, x: float, y: float) -> list[Box]:
+    """Absolute element boxes for a block whose footprint's top-left is ``(x, y)``."""
+    left, top = x + block.pad, y + block.pad
+    boxes: list[Box] = []
+    for element, offset in zip(block.elements, block.offsets, strict=True):
+        if align == "left":
+            ex = left
+        elif align == "right":
+            ex = left + block.width - element.width
+        else:
+            ex = left + (block.width - element.width) / 2
+        boxes.append((ex, top + offset, ex + element.width, top + offset + element.height))
+    return boxes
+
+
+def _occ(analysis: Analysis, boxes: list[Box]) -> float:
+    return sum(analysis.mean_saliency(b) for b in boxes) / len(boxes)
+
+
+def _positions(canvas: tuple[int, int], margin: float, fw: float, fh: float) -> list[tuple[Align, float, float]]:
+    w, h = canvas
+    xs: dict[Align, float] = {"left": margin, "centre": (w - fw) / 2, "right": w - margin - fw}
+    span = h - 2 * margin - fh
+    ys = [margin + span * i / (Y_SLOTS - 1) for i in range(Y_SLOTS)]
+    return [(align, xs[align], y) for align in ALIGNS for y in ys]
+
+
+def margin_for(canvas: tuple[int, int]) -> float:
+    """Outer margin in px: about 5 % of the short side (at least 2 px)."""
+    return max(2.0, round(0.05 * min(canvas)))
+
+
+def _score_block(
+    analysis: Analysis, canvas: tuple[int, int], block: _Block, scale: float
+) -> list[tuple[float, float, Align, float, float]]:
+    w, h = canvas
+    margin = margin_for(canvas)
+    fw, fh = block.width + 2 * block.pad, block.height + 2 * block.pad
+    if fw > w - 2 * margin or fh > h - 2 * margin:
+        return []
+    area = fw * fh / (w * h)
+    title_lines = sum(len(e.lines) for e in block.elements if e.role == "title")
+    titles = len({p.index for e in block.elements if e.role == "title" for p, *_ in e.lines})
+    base_penalty = 0.25 * (1 - scale) + 0.15 * max(0.0, area - 0.35) + 0.035 * (title_lines - titles)
+    scored = []
+    occ_centred = {a: _occ(analysis, _element_boxes(block, a, (w - fw) / 2, (h - fh) / 2)) for a in ALIGNS}
+    for align, x, y in _positions(canvas, margin, fw, fh):
+        boxes = _element_boxes(block, align, x, y)
+        per_element = [analysis.mean_saliency(b) for b in boxes]
+        occ = sum(per_element) / len(per_element)
+        # No better than dead centre: only as a last resort.
+        worse_than_centre = 1.0 if occ >= occ_centred[align] - 0.002 else 0.0
+        edges = analysis.mean_edges((x, y, x + fw, y + fh))
+        centre_y = (y + fh / 2) / h
+        score = occ + 0.5 * max(per_element) + 0.5 * edges + base_penalty + worse_than_centre
+        score += 0.03 * (1 - abs(2 * centre_y - 1)) + (0.04 if align == "centre" and w > 1.6 * h else 0.0)
+        scored.append((score, occ, align, x, y))
+    return scored
+
+
+def _candidates(
+    analysis: Analysis,
+    canvas: tuple[int, int],
+    kept: tuple[Paragraph, ...],
+    pairing: Pairing,
+    logo_aspect: float | None,
+) -> list[_Candidate]:
+    w, h = canvas
+    margin = margin_for(canvas)
+    roles = {p.role for p in kept}
+    base = min(0.095 * math.sqrt(w * h), 0.2 * min(w, h) if w < h else 0.3 * h)
+    found: list[_Candidate] = []
+    for fraction in WIDTHS:
+        for scale in SCALES:
+            if found and scale < PREFERRED_MIN_SCALE:
+                break
+            sizes = sizes_for(base * scale, roles)
+            if sizes is None:
+                break
+            pad = _pad(min(sizes[r] for r in roles | {"title"}), sizes["title"])
+            wrap_width = (w - 2 * margin - 2 * pad) * fraction
+            if wrap_width < 2.2 * sizes["title"] and fraction < 1.0:
+                continue
+            block = _block(kept, pairing, sizes, wrap_width, logo_aspect)
+            if block is None:
+                continue
+            for score, occ, align, x, y in _score_block(analysis, canvas, block, scale):
+                found.append(_Candidate(score, occ, block, kept, align, x, y, scale, wrap_width))
+    return found
+
+
+def _drop_order(paragraphs: tuple[Paragraph, ...]) -> list[str | Paragraph]:
+    by_role = {role: [p for p in paragraphs if p.role == role] for role in ("title", "subtitle", "text")}
+    order: list[str | Paragraph] = [*reversed(by_role["text"]), *reversed(by_role["subtitle"]), "logo"]
+    order.extend(reversed(by_role["title"]))
+    return order
+
+
+def _choose(candidates: list[_Candidate], rng: random.Random, temperature: float, avoid: list[Box]) -> _Candidate:
+    ranked = sorted(candidates, key=lambda c: (c.score, c.align, c.y, -c.scale, c.wrap_width))
+    best = ranked[0]
+    if temperature <= 0 or not avoid:
+        return best
+    tau = 0.004 + 0.06 * temperature
+    pool = [c for c in ranked[:400] if c.score - best.score <= 12 * tau]
+    fresh = [c for c in pool if all(_iou(_footprint(c), other) < 0.5 for other in avoid)] or pool
+    weights = [math.exp(-(c.score - best.score) / tau) for c in fresh]
+    return rng.choices(fresh, weights=weights, k=1)[0]
+
+
+def _footprint(c: _Candidate) -> Box:
+    return (c.x, c.y, c.x + c.block.width + 2 * c.block.pad, c.y + c.block.height + 2 * c.block.pad)
+
+
+def _iou(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class LayoutRequest:
+    """What the layout search needs: canvas, paragraphs by priority, pairing and the logo's aspect."""
+
+    canvas: tuple[int, int]
+    paragraphs: tuple[Paragraph, ...]
+    pairing: Pairing
+    logo_aspect: float | None
+
+
+def plan(
+    analysis: Analysis, request: LayoutRequest, rng: random.Random, temperature: float, avoid: list[Box]
+) -> Layout | None:
+    """Search for the best (or, for later variants, a nearby distinct) layout and set it for real.
+
+    Parameters
+    ----------
+    analysis:
+        Saliency/edge maps of the background.
+    request:
+        Canvas, paragraphs, pairing and logo aspect ratio.
+    rng:
+        Seeded random source for variant sampling.
+    temperature:
+        0 picks the best layout; higher values let variants stray further from it.
+    avoid:
+        Footprints of earlier variants, to be avoided when ``temperature > 0``.
+
+    Returns
+    -------
+    Layout | None
+        ``None`` when nothing at all fits (even the logo alone).
+    """
+    kept = list(request.paragraphs)
+    logo_aspect = request.logo_aspect
+    dropped: list[Paragraph] = []
+    logo_dropped = False
+    order = _drop_order(request.paragraphs)
+    while True:
+        candidates = _candidates(analysis, request.canvas, tuple(kept), request.pairing, logo_aspect)
+        if candidates:
+            chosen = _choose(candidates, rng, temperature, avoid)
+            ranked = sorted(candidates, key=lambda c: (c.score, c.align, c.y, -c.scale, c.wrap_width))
+            for candidate in [chosen, *ranked[:ATTEMPTS]]:
+                layout = realise(analysis, request, candidate, tuple(dropped), logo_dropped)
+                if layout is not None and _acceptable(analysis, layout, request.canvas):
+                    return layout
+        if not order:
+            return None
+        victim = order.pop(0)
+        if victim == "logo":
+            logo_dropped, logo_aspect = logo_aspect is not None, None
+        elif isinstance(victim, Paragraph):
+            kept.remove(victim)
+            dropped.append(victim)
+
+
+def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> bool:
+    """Whether a realised layout keeps off the image's subject.
+
+    Its ``Occ`` must stay under ``OCC_LIMIT`` and below that of the same boxes centred on the canvas;
+    otherwise the caller tries the next candidate, and then drops the lowest-priority text.
+    """
+    boxes = [e.box for e in layout.elements]
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    dx, dy = (canvas[0] - (x1 - x0)) / 2 - x0, (canvas[1] - (y1 - y0)) / 2 - y0
+    centred = [(b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy) for b in boxes]
+    return layout.occ <= OCC_LIMIT and layout.occ < _occ(analysis, centred) - 0.001
+
+
+def _real_element(stacked: _Stacked, chain: tuple[str, ...]) -> tuple[list[SetLine], float, float]:
+    """Set an element's lines for real; return them with the element's ink width and height."""
+    sets = [set_line(line.text, chain, stacked.size) for _, line, _, _ in stacked.lines]
+    width = max(s.ink[2] - s.ink[0] for s in sets)
+    first_base = stacked.lines[0][2]
+    height = max(
+        -sets[0].ink[1] + (ref_base - first_base) + s.ink[3]
+        for s, (_, _, ref_base, _) in zip(sets, stacked.lines, strict=True)
+    )
+    return sets, width, height
+
+
+def realise(
+    analysis: Analysis,
+    request: LayoutRequest,
+    chosen: _Candidate,
+    dropped: tuple[Paragraph, ...],
+    logo_dropped: bool,
+) -> Layout | None:
+    """Set the chosen candidate's lines at their real sizes and place them on the canvas.
+
+    Returns ``None`` if the real geometry no longer fits inside the margins.
+    """
+    w, h = request.canvas
+    margin = margin_for(request.canvas)
+    block = chosen.block
+    real: list[tuple[_Stacked, list[SetLine], float, float]] = []
+    for stacked in block.elements:
+        if stacked.role == "logo":
+            real.append((stacked, [], stacked.width, stacked.height))
+        else:
+            real.append((stacked, *_real_element(stacked, request.pairing.chain(stacked.role, stacked.size))))
+    width = max(r[2] for r in real)
+    offsets: list[float] = []
+    y = 0.0
+    for i, (stacked, _, _, height) in enumerate(real):
+        if i:
+            prev = real[i - 1][0]
+            y += _gap(prev.size if prev.role != "logo" else block.elements[1].size, stacked.size)
+        offsets.append(y)
+        y += height
+    fw, fh = width + 2 * block.pad, y + 2 * block.pad
+    if fw > w - 2 * margin or fh > h - 2 * margin:
+        return None
+    x0 = {"left": margin, "centre": (w - fw) / 2, "right": w - margin - fw}[chosen.align]
+    centre_y = chosen.y + (block.height + 2 * block.pad) / 2
+    y0 = min(max(centre_y - fh / 2, margin), h - margin - fh)
+    x0, y0 = round(x0), round(y0)
+    elements = [
+        _place(stacked, sets, ew, eh, chosen.align, x0 + block.pad, y0 + block.pad + off, width)
+        for (stacked, sets, ew, eh), off in zip(real, offsets, strict=True)
+    ]
+    boxes = [e.box for e in elements]
+    return Layout(
+        elements=tuple(elements),
+        footprint=(x0, y0, x0 + fw, y0 + fh),
+        pad=block.pad,
+        align=chosen.align,
+        dropped=dropped,
+        logo_dropped=logo_dropped,
+        score=chosen.score,
+        occ=_occ(analysis, boxes),
+        sizes={e.role: e.size for e in block.elements},
+    )
+
+
+def _place(
+    stacked: _Stacked,
+    sets: list[SetLine],
+    ew: float,
+    eh: float,
+    align: Align,
+    left: float,
+    top: float,
+    block_width: float,
+) -> PlacedElement:
+    if align == "left":
+        ex = left
+    elif align == "right":
+        ex = left + block_width - ew
+    else:
+        ex = left + (block_width - ew) / 2
+    if stacked.role == "logo":
+        return PlacedElement("logo", (round(ex), round(top), round(ex) + round(ew), round(top) + round(eh)), 0)
+    placed: list[PlacedLine] = []
+    first_base = stacked.lines[0][2]
+    for s, (paragraph, line, ref_base, _) in zip(sets, stacked.lines, strict=True):
+        baseline = round(top - sets[0].ink[1] + (ref_base - first_base))
+        lw = s.ink[2] - s.ink[0]
+        if align == "left":
+            lx = ex - s.ink[0]
+        elif align == "right":
+            lx = ex + ew - s.ink[2]
+        else:
+            lx = ex + (ew - lw) / 2 - s.ink[0]
+        lx = round(lx)
+        box = (lx + s.ink[0], baseline + s.ink[1], lx + s.ink[2], baseline + s.ink[3])
+        placed.append(PlacedLine(paragraph, line, s, (lx, baseline), box))
+    x0 = min(p.box[0] for p in placed)
+    y0 = min(p.box[1] for p in placed)
+    x1 = max(p.box[2] for p in placed)
+    y1 = max(p.box[3] for p in placed)
+    return PlacedElement(stacked.role, (x0, y0, x1, y1), stacked.size, tuple(placed))

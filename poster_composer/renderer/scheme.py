@@ -1,0 +1,237 @@
+"""Colour scheme of one poster: text colours, and the panels needed (or asked for) behind the text.
+
+Polarity (light text or dark text) is chosen once for the whole block from the background luminance under
+it, so the scheme stays coherent.  Each text element then gets a palette-hued colour (the title a livelier
+accent, body text a muted tint) just strong enough to reach its target contrast against the worst
+background pixel around it.  Where the background alone cannot reach the target — or where ``underlay``
+asks for it — a panel goes behind the text:
+
+- ``underlay=0``: a feathered *scrim* behind the whole block, only when needed;
+- ``underlay=1``: one rounded panel behind the whole block;
+- ``underlay=2``: one rounded panel per element.
+
+Panel opacity is the lightest that lifts the worst covered pixel to the target (bisection).  ``level``
+escalates when the measured result still falls short: stronger targets, then higher opacity floors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from poster_composer.renderer.colour import (
+    RGB,
+    contrast,
+    luminance,
+    luminance_array,
+    panel_alpha,
+    panel_colour,
+    pick_text_colour,
+)
+from poster_composer.renderer.fonts import is_bold
+from poster_composer.renderer.metrics import expand, required_contrast, ring_width
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from poster_composer.renderer.layout import Layout, PlacedElement
+
+PanelKind = Literal["scrim", "panel", "chip"]
+Box = tuple[float, float, float, float]
+IntBox = tuple[int, int, int, int]
+
+DESIGN_MARGIN = 1.12
+SATURATION = {"title": 0.6, "subtitle": 0.32, "text": 0.14}
+FLOORS = {0: 0.0, 1: 0.62, 2: 0.74}
+_SAMPLE = 40_000
+AA_DESIGN = 4.5
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """A translucent backing panel: box, colour, opacity, feather/corner radius and the elements it backs."""
+
+    kind: PanelKind
+    box: IntBox
+    colour: RGB
+    alpha: float
+    feather: float
+    radius: float
+    backs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """Text colours per element index, and the panels to draw first."""
+
+    light: bool
+    colours: dict[int, RGB]
+    panels: tuple[PanelSpec, ...]
+
+
+def sample(image: Image.Image, box: IntBox) -> npt.NDArray[np.float64]:
+    """Up to ~40k pixels of ``image`` inside ``box`` as an ``(N, 3)`` float array (strided, not averaged)."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    if w <= 0 or h <= 0:
+        return np.zeros((1, 3))
+    step = max(1, int(np.sqrt(w * h / _SAMPLE)))
+    arr = np.asarray(image.crop(box))[::step, ::step, :3]
+    return arr.reshape(-1, 3).astype(np.float64)
+
+
+def _target(element: PlacedElement, face: str, level: int) -> tuple[float, float]:
+    """(design target, WCAG requirement) for an element; the design target grows with ``level``."""
+    required = required_contrast(element.size, is_bold(face))
+    design = max(AA_DESIGN, required) * DESIGN_MARGIN * (1.0 + 0.2 * level)
+    return min(design, 15.0), required
+
+
+def _ring_area(element: PlacedElement, canvas: tuple[int, int]) -> IntBox:
+    return expand(element.box, 2 + ring_width(element.size), canvas)
+
+
+@dataclass(frozen=True)
+class SchemeInput:
+    """Everything the scheme needs besides the image."""
+
+    layout: Layout
+    faces: dict[int, str]
+    accent: RGB
+    dominant: RGB
+    underlay: int
+    level: int
+    logo_luminance: float | None = None
+
+
+def plan_scheme(image: Image.Image, given: SchemeInput) -> Scheme:
+    """Choose polarity, text colours and panels for a layout on ``image``.
+
+    Parameters
+    ----------
+    image:
+        The background (unchanged yet).
+    given:
+        Layout, primary face per element index, palette accent/dominant colours, underlay and
+        escalation level.
+
+    Returns
+    -------
+    Scheme
+        Colours for every text element and the panels to draw.
+    """
+    layout = given.layout
+    canvas = image.size
+    texts = [i for i, e in enumerate(layout.elements) if e.role != "logo"]
+    samples = {i: sample(image, _ring_area(layout.elements[i], canvas)) for i in texts}
+    if not texts:
+        return Scheme(True, {}, _logo_chips(image, layout, given))
+    every = np.concatenate([samples[i] for i in texts])
+    lum = luminance_array(every)
+    light = contrast(1.0, float(np.percentile(lum, 95))) >= 0.85 * contrast(0.0, float(np.percentile(lum, 5)))
+    need_panel = given.underlay > 0 or given.level >= 2
+    colours: dict[int, RGB] = {}
+    for i in texts:
+        element = layout.elements[i]
+        design, required = _target(element, given.faces[i], given.level)
+        el_lum = luminance_array(samples[i])
+        worst = float(el_lum.max() if light else el_lum.min())
+        worst = float(np.percentile(el_lum, 99.5 if light else 0.5)) if given.level == 0 else worst
+        hue = given.accent if element.role == "title" else given.dominant
+        picked = pick_text_colour(hue, SATURATION[element.role], worst, light, design)
+        colours[i] = picked.colour
+        if picked.contrast < max(required * DESIGN_MARGIN, 0.8 * design) or given.level >= 1:
+            need_panel = True
+    if not need_panel:
+        return Scheme(light, colours, _logo_chips(image, layout, given))
+    return _with_panels(image, given, light, texts)
+
+
+def _with_panels(image: Image.Image, given: SchemeInput, light: bool, texts: list[int]) -> Scheme:
+    layout = given.layout
+    panel = panel_colour(given.dominant, light)
+    panel_l = luminance(panel)
+    colours: dict[int, RGB] = {}
+    for i in texts:
+        element = layout.elements[i]
+        design, _ = _target(element, given.faces[i], given.level)
+        hue = given.accent if element.role == "title" else given.dominant
+        goal = 21.0 if given.level >= 3 else min(design * 1.5, 16.0)
+        colours[i] = pick_text_colour(hue, SATURATION[element.role], panel_l, light, goal).colour
+    floor = FLOORS[given.underlay] + 0.12 * max(0, given.level - 1)
+    pad = layout.pad
+    if given.underlay == 2:
+        groups = [([i], _element_panel_box(layout, i, pad)) for i in range(len(layout.elements))]
+    else:
+        groups = [(list(range(len(layout.elements))), _int(layout.footprint))]
+    panels: list[PanelSpec] = []
+    for members, box in groups:
+        alpha = _alpha_for(image, layout, given, members, panel, colours, box, floor)
+        kind: PanelKind = "scrim" if given.underlay == 0 else "panel"
+        feather = _feather(layout, members, box) if kind == "scrim" else 0.0
+        radius = 0.0 if kind == "scrim" else min(pad * 0.45, (box[3] - box[1]) / 4)
+        panels.append(PanelSpec(kind, box, panel, round(alpha, 4), feather, radius, tuple(members)))
+    return Scheme(light, colours, tuple(panels))
+
+
+def _int(box: Box) -> IntBox:
+    return (int(np.floor(box[0])), int(np.floor(box[1])), int(np.ceil(box[2])), int(np.ceil(box[3])))
+
+
+def _element_panel_box(layout: Layout, index: int, pad: float) -> IntBox:
+    """Panel box of one element: padded sideways by ``pad``, vertically by at most half the gaps."""
+    element = layout.elements[index]
+    x0, y0, x1, y1 = element.box
+    up = down = pad
+    if index > 0:
+        up = min(pad, (y0 - layout.elements[index - 1].box[3]) / 2)
+    if index + 1 < len(layout.elements):
+        down = min(pad, (layout.elements[index + 1].box[1] - y1) / 2)
+    fx0, fy0, fx1, fy1 = layout.footprint
+    return _int((max(fx0, x0 - pad), max(fy0, y0 - up), min(fx1, x1 + pad), min(fy1, y1 + down)))
+
+
+def _feather(layout: Layout, members: list[int], box: IntBox) -> float:
+    """Feather width of a scrim: the space between the ring around the text and the scrim's edge."""
+    ring = max(2 + ring_width(layout.elements[i].size) for i in members if layout.elements[i].role != "logo")
+    return max(0.0, layout.pad - ring - 1)
+
+
+def _alpha_for(
+    image: Image.Image,
+    layout: Layout,
+    given: SchemeInput,
+    members: list[int],
+    panel: RGB,
+    colours: dict[int, RGB],
+    box: IntBox,
+    floor: float,
+) -> float:
+    alpha = floor
+    for i in members:
+        if i not in colours:
+            continue
+        element = layout.elements[i]
+        design, _ = _target(element, given.faces[i], given.level)
+        covered = sample(image, _ring_area(element, image.size))
+        alpha = max(alpha, panel_alpha(panel, colours[i], covered, design, floor))
+    return min(1.0, alpha)
+
+
+def _logo_chips(image: Image.Image, layout: Layout, given: SchemeInput) -> tuple[PanelSpec, ...]:
+    """A small backing chip behind the logo when the logo would vanish into the background."""
+    chips: list[PanelSpec] = []
+    for i, element in enumerate(layout.elements):
+        if element.role != "logo" or given.logo_luminance is None:
+            continue
+        box = _int(element.box)
+        bg = float(np.median(luminance_array(sample(image, box))))
+        if contrast(bg, given.logo_luminance) >= 2.0:
+            continue
+        pad = max(2.0, min(layout.pad * 0.6, (box[3] - box[1]) * 0.2))
+        chip_box = _int((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad))
+        colour: RGB = (250, 250, 248) if given.logo_luminance < 0.3 else (18, 18, 20)
+        chips.append(PanelSpec("chip", chip_box, colour, 0.9, 0.0, pad, (i,)))
+    return tuple(chips)

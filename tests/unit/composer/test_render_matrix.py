@@ -1,0 +1,149 @@
+"""The renderer across every fixture photo × aspect ratio × text set, checked from pixels and the report.
+
+Full matrix at 64 px and 1920 px canvases; a representative subset at 4000×3000 (see ``test_large``).
+Each case is rendered once (cached) and checked by one test with several assertions.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+
+from poster_composer.gallery import ASPECTS, TEXT_SETS
+from poster_composer.renderer import render_posters
+from poster_composer.renderer.analysis import analyse
+from poster_composer.renderer.wrap import normalise
+from tests.unit.composer.conftest import (
+    PHOTOS,
+    boxes_of,
+    font_cmap,
+    large_canvas,
+    measured_contrasts,
+    rendered,
+    request_for,
+    text_lines,
+)
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+ROLES = ("title", "subtitle", "text")
+CASES = list(itertools.product(PHOTOS, ASPECTS, ("small", "medium"), TEXT_SETS))
+
+
+def _ids(case: tuple[str, ...]) -> str:
+    return "-".join(part.split(".")[0] for part in case)
+
+
+def check_geometry(background: Image.Image, layout: dict[str, Any]) -> None:
+    w, h = background.size
+    margin = max(1, int(0.04 * min(w, h)))
+    assert layout["canvas"] == [w, h]
+    for element in layout["elements"]:
+        x0, y0, x1, y1 = element["box"]
+        assert margin <= x0 < x1 <= w - margin and margin <= y0 < y1 <= h - margin, element["role"]
+    boxes = boxes_of(layout)
+    for i, a in enumerate(boxes):  # PosterLayout "Ove" = 0: no two non-panel boxes intersect
+        for b in boxes[i + 1 :]:
+            assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1]), (a, b)
+    for panel in (e for e in layout["elements"] if e["role"] == "panel"):
+        px0, py0, px1, py1 = panel["box"]
+        for index in panel["backs"]:
+            bx0, by0, bx1, by1 = layout["elements"][index]["box"]
+            assert px0 <= bx0 and py0 <= by0 and bx1 <= px1 and by1 <= py1, "panel must contain its text"
+
+
+def check_contrast(image: Image.Image, layout: dict[str, Any]) -> None:
+    for text, value, required in measured_contrasts(image, layout):
+        assert value >= required, f"{text!r}: {value:.2f} < {required}"
+
+
+def check_saliency(background: Image.Image, layout: dict[str, Any]) -> None:
+    boxes = boxes_of(layout)
+    if not boxes:
+        return
+    analysis = analyse(background)
+    occ = sum(analysis.mean_saliency(b) for b in boxes) / len(boxes)
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    dx = (background.width - (x1 - x0)) / 2 - x0
+    dy = (background.height - (y1 - y0)) / 2 - y0
+    centred = [(b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy) for b in boxes]
+    occ_centred = sum(analysis.mean_saliency(b) for b in centred) / len(centred)
+    assert occ <= 0.35, occ
+    assert occ < occ_centred, (occ, occ_centred)
+
+
+def check_text(layout: dict[str, Any], request: dict[str, tuple[str, ...]]) -> None:
+    sizes = [e["size"] for role in ROLES for e in layout["elements"] if e["role"] == role]
+    assert all(a > b for a, b in itertools.pairwise(sizes)), sizes
+    dropped = {(d["role"], d.get("index")) for d in layout["dropped"]}
+    for role in ROLES:
+        element = next((e for e in layout["elements"] if e["role"] == role), None)
+        for index, raw in enumerate(request[role]):
+            if (role, index) in dropped:
+                continue
+            assert element is not None, f"{role} missing but not reported dropped"
+            lines = [ln for ln in element["lines"] if ln["paragraph"] == index]
+            assert "".join(ln["text"] + ln["joiner"] for ln in lines) == normalise(raw)
+            assert all(ln["text"] and ln["text"] == ln["text"].strip() for ln in lines)
+    for line in text_lines(layout):
+        assert not line["missing"], line["missing"]
+        for run in line["runs"]:
+            cmap = font_cmap(run["font"])
+            assert all(ord(ch) in cmap for ch in run["text"]), (run["font"], run["text"])
+
+
+def check_untouched(background: Image.Image, image: Image.Image, layout: dict[str, Any]) -> None:
+    changed = np.any(np.asarray(image) != np.asarray(background), axis=-1)
+    allowed = np.zeros_like(changed)
+    for x0, y0, x1, y1 in boxes_of(layout) + boxes_of(layout, panels=True):
+        allowed[y0:y1, x0:x1] = True
+    assert not (changed & ~allowed).any(), "pixels changed outside the element boxes"
+
+
+def check_all(background: Image.Image, image: Image.Image, layout: dict[str, Any], text_set: str) -> None:
+    assert image.size == background.size and image.mode == "RGB"
+    check_geometry(background, layout)
+    check_contrast(image, layout)
+    check_saliency(background, layout)
+    check_text(layout, TEXT_SETS[text_set])
+    check_untouched(background, image, layout)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+def test_poster(case: tuple[str, str, str, str]) -> None:
+    # GIVEN a photo cropped to an aspect ratio and size, and a text set
+    photo, aspect, size, text_set = case
+    # WHEN it is rendered
+    background, poster = rendered(photo, aspect, size, text_set)
+    # THEN every pixel/report check holds
+    check_all(background, poster.image, poster.layout, text_set)
+
+
+LARGE = [(photo, text_set) for photo, text_set in zip(PHOTOS, itertools.cycle(TEXT_SETS), strict=False)]
+
+
+@pytest.mark.parametrize("case", LARGE, ids=[_ids(c) for c in LARGE])
+def test_large(case: tuple[str, str]) -> None:
+    # GIVEN a 4000×3000 canvas
+    photo, text_set = case
+    background = large_canvas(photo)
+    # WHEN rendered
+    poster = render_posters(background, request_for(text_set))[0]
+    # THEN the same checks hold at full resolution
+    check_all(background, poster.image, poster.layout, text_set)
+
+
+def test_small_canvas_drops_rather_than_overflows() -> None:
+    # GIVEN a 64×64 canvas and the long text set
+    _, poster = rendered("rocket.jpg", "1x1", "small", "latin-long")
+    # THEN lower-priority text is dropped (and reported), never overflowing
+    dropped_roles = [d["role"] for d in poster.layout["dropped"]]
+    assert "text" in dropped_roles
+    kept = [e["role"] for e in poster.layout["elements"] if e["role"] in ROLES]
+    if "subtitle" in kept:
+        assert "text" in dropped_roles

@@ -1,0 +1,81 @@
+"""Line breaking rules and per-character font fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from poster_composer.renderer.fonts import FACES, PAIRINGS, face_for, font_path, has_glyph, split_runs
+from poster_composer.renderer.wrap import CLOSING, OPENING, normalise, wrap
+from tests.unit.composer.conftest import font_cmap
+
+
+def _join(text: str, limit: float) -> list[str]:
+    lines = wrap(text, limit, len)
+    assert "".join(line.text + line.joiner for line in lines) == text
+    return [line.text for line in lines]
+
+
+def test_latin_breaks_between_words() -> None:
+    assert _join("the quick brown fox jumps", 10) == ["the quick", "brown fox", "jumps"]
+
+
+def test_long_word_is_broken_by_characters() -> None:
+    lines = _join("supercalifragilistic ok", 8)
+    assert all(len(line) <= 8 for line in lines)
+    assert lines[0] == "supercal"
+
+
+def test_cjk_breaks_between_characters() -> None:
+    assert _join("春天来了花开了", 3) == ["春天来", "了花开", "了"]
+
+
+@pytest.mark.parametrize("limit", [2, 3, 4, 5, 6, 7])
+def test_cjk_punctuation_rules(limit: int) -> None:
+    text = "他说：「你好，世界！」我们（一起）走吧。《书》很好，是吗？"
+    lines = _join(text, limit)
+    for line in lines[1:]:
+        assert line[0] not in CLOSING, lines
+    for line in lines[:-1]:
+        assert line[-1] not in OPENING, lines
+
+
+def test_mixed_script_keeps_latin_words_whole() -> None:
+    lines = _join("欢迎参加 Spring Festival 活动", 9)
+    assert any("Spring" in line for line in lines)
+    assert all("Spr" not in line or "Spring" in line for line in lines)
+
+
+def test_balanced_wrap_evens_lines() -> None:
+    lines = wrap("The Incomparable Midsummer Astronomy Festival", 30, len, balance=True)
+    widths = [len(line.text) for line in lines]
+    assert len(lines) == 2 and max(widths) - min(widths) <= 8
+
+
+def test_normalise_collapses_whitespace_and_controls() -> None:
+    assert normalise("  a\tb\n\nc\u200b ") == "a b c"
+
+
+def test_fallback_draws_each_character_with_a_face_that_has_it() -> None:
+    chain = PAIRINGS[0].chain("title")
+    text = "Hubble 35周年 · 深空影像展！"
+    for run, face in split_runs(text, chain):
+        assert face is not None
+        cmap = font_cmap(face)
+        assert all(ord(ch) in cmap for ch in run)
+
+
+def test_every_pairing_covers_latin_digits_and_chinese() -> None:
+    assert len(PAIRINGS) >= 4
+    for pairing in PAIRINGS:
+        for role in ("title", "subtitle", "text"):
+            for size in (12, 48):
+                chain = pairing.chain(role, size)
+                for ch in "Aa9€你好，。！":
+                    assert face_for(ch, chain) is not None, (pairing.name, role, ch)
+
+
+def test_fonts_come_from_packages() -> None:
+    for key in FACES:
+        path = font_path(key)
+        assert "site-packages" in str(path) or "dist-packages" in str(path)
+        assert has_glyph(key, "A") or has_glyph(key, "你")
