@@ -2,9 +2,22 @@
 
 The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On that copy:
 
-- **saliency** (0–1): frequency-tuned distance of the blurred Lab colour from the image's mean colour,
-  plus gradient energy above the image's own median (a uniform texture is not salient), times a weak
-  centre prior, normalised to its peak (with a floor) and squared to sharpen it;
+- **saliency** (0–1), the larger of three maps:
+
+  - *contrast*: frequency-tuned distance of the blurred Lab colour from the image's mean colour, gradient
+    energy above the image's own median (a uniform texture is not salient) and centre-surround colour
+    contrast (an object against its local surround), times a weak centre prior, normalised to its peak
+    (with a floor) and squared to sharpen it;
+  - *enclosure* (object-ness): the contrast map's smallest "rim" along the four axis directions, so that
+    the plain inside of an object (a cup's coffee, a face's cheeks) counts as part of it;
+  - *skin prior* (faces and people): the local density of skin-tone pixels (a soft ellipse in YCbCr
+    chroma, excluding dark pixels), weighted out when skin tones cover most of the image (then they are
+    the scene's colour, not a person: a close-up of fur, wood or sand);
+  - *subject hull*: when the strongest peaks (eyes, nose, a face) lie in one compact region, the box
+    around them, grown by a fifth and feathered — the whole face is the subject, not only its eyes;
+
+- **protected** (0/1): faces (dense skin tone, grown a little) and the subject hull, which the layout
+  keeps every element and panel off whenever it can;
 - **edges** (0–1): gradient magnitude of the lightness, on an absolute scale (busy = high);
 - summed-area tables of both, so the mean over any box costs O(1).
 
@@ -18,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
+
+from poster_composer.renderer.metrics import dilate
 
 ANALYSIS_SIZE = 256
 Array = npt.NDArray[np.float64]
@@ -44,6 +59,18 @@ class SummedArea:
         area: int = (ix1 - ix0) * (iy1 - iy0)
         return total / area
 
+    def means(self, boxes: Array) -> Array:
+        """``mean`` of many boxes at once: ``boxes`` is ``(..., 4)`` in table pixels; same clipping."""
+        x0, y0, x1, y1 = (boxes[..., i] for i in range(4))
+        ix0 = np.clip(np.trunc(x0).astype(np.int64), 0, self.width - 1)
+        iy0 = np.clip(np.trunc(y0).astype(np.int64), 0, self.height - 1)
+        ix1 = np.minimum(np.maximum(np.ceil(x1).astype(np.int64), ix0 + 1), self.width)
+        iy1 = np.minimum(np.maximum(np.ceil(y1).astype(np.int64), iy0 + 1), self.height)
+        t = self._table
+        total = t[iy1, ix1] - t[iy0, ix1] - t[iy1, ix0] + t[iy0, ix0]
+        out: Array = total / ((ix1 - ix0) * (iy1 - iy0))
+        return out
+
 
 @dataclass(frozen=True)
 class Analysis:
@@ -57,6 +84,8 @@ class Analysis:
         The small RGB copy.
     saliency, edges:
         Maps in [0, 1] with the small copy's shape.
+    saliency_sat, edges_sat, protected_sat:
+        Summed-area tables of the saliency, the edges and the protected (face) mask.
     """
 
     scale: float
@@ -65,6 +94,7 @@ class Analysis:
     edges: Array
     saliency_sat: SummedArea
     edges_sat: SummedArea
+    protected_sat: SummedArea
 
     def _small_box(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         s = self.scale
@@ -73,6 +103,10 @@ class Analysis:
     def mean_saliency(self, box: tuple[float, float, float, float]) -> float:
         """Mean saliency under a full-resolution box."""
         return self.saliency_sat.mean(*self._small_box(box))
+
+    def protected(self, box: tuple[float, float, float, float]) -> float:
+        """Share of a full-resolution box covering a protected region (a face)."""
+        return self.protected_sat.mean(*self._small_box(box))
 
     def mean_edges(self, box: tuple[float, float, float, float]) -> float:
         """Mean edge energy under a full-resolution box."""
@@ -91,19 +125,36 @@ def small_copy(image: Image.Image, size: int = ANALYSIS_SIZE) -> tuple[Image.Ima
     return small, target[0] / w
 
 
+def _box_pass(values: Array, radius: int, axis: int) -> Array:
+    """Mean over a window of ``2 * radius + 1`` along ``axis`` (edge-replicated), by cumulative sums."""
+    k = 2 * radius + 1
+    n = values.shape[axis]
+    first = np.take(values, [0], axis=axis)
+    last = np.take(values, [n - 1], axis=axis)
+    head_shape = list(values.shape)
+    head_shape[axis] = radius + 1
+    tail_shape = list(values.shape)
+    tail_shape[axis] = radius
+    padded = np.concatenate([np.broadcast_to(first, head_shape), values, np.broadcast_to(last, tail_shape)], axis=axis)
+    c = padded.cumsum(axis=axis)
+    if axis == 0:
+        out: Array = (c[k:] - c[:-k]) / k
+    else:
+        out = (c[:, k:] - c[:, :-k]) / k
+    return out
+
+
 def _blur(values: Array, radius: int) -> Array:
-    """Approximate Gaussian blur: three box passes along each axis (edge-padded)."""
+    """Approximate Gaussian blur: three box passes along each of the first two axes (edge-padded).
+
+    Works on ``(h, w)`` maps and on ``(h, w, c)`` stacks (each channel blurred alike).
+    """
     if radius < 1:
         return values
     out = values
-    k = 2 * radius + 1
     for axis in (0, 1):
         for _ in range(3):
-            pad = [(0, 0), (0, 0)]
-            pad[axis] = (radius + 1, radius)
-            padded = np.pad(out, pad, mode="edge")
-            c = padded.cumsum(axis=axis)
-            out = (c[k:, :] - c[:-k, :]) / k if axis == 0 else (c[:, k:] - c[:, :-k]) / k
+            out = _box_pass(out, radius, axis)
     return out
 
 
@@ -126,6 +177,70 @@ def _gradient(values: Array) -> Array:
     gy, gx = np.gradient(values)
     out: Array = np.hypot(gx, gy)
     return out
+
+
+SKIN_CB, SKIN_CR = 110.0, 152.0  # centre of the skin-tone ellipse in YCbCr chroma (8-bit)
+SKIN_RB, SKIN_RR = 16.0, 14.0  # its half-axes
+SKIN_WEIGHT = 0.85
+ENCLOSURE_WEIGHT = 0.6
+HULL_WEIGHT = 0.45
+HULL_PEAK = 0.5  # peaks: at least half the map's maximum
+HULL_MAX_AREA = 0.3  # peaks spread over more than this share of the image are no compact subject
+HULL_GROW = 0.2  # the subject extends past its peaks (a face past its eyes) by this share of the box
+PROTECT_SKIN = 0.45
+
+
+def _hull(values: Array) -> Array:
+    """A box (0/1) around the map's peaks, grown by ``HULL_GROW``, when they are compact; else zeros."""
+    out = np.zeros_like(values)
+    if float(values.max()) <= 0.0:
+        return out
+    peaks = values >= HULL_PEAK * float(values.max())
+    rows, cols = np.flatnonzero(peaks.any(axis=1)), np.flatnonzero(peaks.any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if (y1 - y0) * (x1 - x0) > HULL_MAX_AREA * values.size:
+        return out
+    gy, gx = round(HULL_GROW * (y1 - y0)), round(HULL_GROW * (x1 - x0))
+    y0, y1, x0, x1 = max(0, y0 - gy), y1 + gy, max(0, x0 - gx), x1 + gx
+    out[y0:y1, x0:x1] = 1.0
+    return out
+
+
+def _coarse_blur(values: Array, radius: int, factor: int = 4) -> Array:
+    """A wide blur computed on a copy reduced ``factor`` times (block means), expanded back by repetition."""
+    h, w = values.shape[:2]
+    if radius < 2 * factor or h < 4 * factor or w < 4 * factor:
+        return _blur(values, radius)
+    hh, ww = -(-h // factor) * factor, -(-w // factor) * factor
+    padded = np.concatenate([values, np.broadcast_to(values[-1:], (hh - h, *values.shape[1:]))], axis=0)
+    padded = np.concatenate([padded, np.broadcast_to(padded[:, -1:], (hh, ww - w, *values.shape[2:]))], axis=1)
+    reduced = padded.reshape(hh // factor, factor, ww // factor, factor, *values.shape[2:]).mean(axis=(1, 3))
+    coarse = _blur(reduced, max(1, round(radius / factor)))
+    out: Array = np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)[:h, :w]
+    return out
+
+
+def _enclosure(values: Array) -> Array:
+    """For each pixel, the weakest of the strongest values met walking left, right, up and down."""
+    left = np.maximum.accumulate(values, axis=1)
+    right = np.maximum.accumulate(values[:, ::-1], axis=1)[:, ::-1]
+    up = np.maximum.accumulate(values, axis=0)
+    down = np.maximum.accumulate(values[::-1], axis=0)[::-1]
+    out: Array = np.minimum(np.minimum(left, right), np.minimum(up, down))
+    return out
+
+
+def _skin(small: Image.Image, radius: int) -> Array:
+    """Density of skin-tone pixels (0–1), zero when skin tones are the image's dominant colour."""
+    ycc = np.asarray(small.convert("YCbCr"), dtype=np.float64)
+    u = (ycc[..., 1] - SKIN_CB) / SKIN_RB
+    v = (ycc[..., 2] - SKIN_CR) / SKIN_RR
+    skin = np.clip(1.5 - (u * u + v * v), 0.0, 1.0) * np.clip((ycc[..., 0] - 50.0) / 30.0, 0.0, 1.0)
+    weight = float(np.clip((0.4 - float(skin.mean())) / 0.25, 0.0, 1.0))
+    if weight <= 0.0:
+        return np.zeros_like(skin)
+    density: Array = np.clip(_blur(skin, radius * 3) / 0.5, 0.0, 1.0) * weight
+    return density
 
 
 def analyse(image: Image.Image) -> Analysis:
@@ -152,21 +267,35 @@ def analyse(image: Image.Image) -> Analysis:
     h, w = rgb.shape[:2]
     radius = max(1, round(max(h, w) / 128))
     lab = _lab(rgb)
-    blurred = np.stack([_blur(lab[..., i], radius) for i in range(3)], axis=-1)
+    # One blur pass for the Lab colour and the lightness gradient (edges) together.
+    stacked = _blur(np.concatenate([lab, _gradient(lab[..., 0])[..., None]], axis=-1), radius)
+    blurred = stacked[..., :3]
+    edges = np.clip(stacked[..., 3] / 12.0, 0.0, 1.0)
     mean = lab.reshape(-1, 3).mean(axis=0)
     ft = np.linalg.norm(blurred - mean, axis=-1)
     ft_n = ft / max(float(ft.max()), 40.0)
 
-    grad = _blur(_gradient(_blur(lab[..., 0], radius)), radius * 2)
+    grad = _blur(_gradient(blurred[..., 0]), radius * 2)
     med = float(np.median(grad))
     spread = max(float(np.percentile(grad, 99)) - med, 2.0)
     grad_n = np.clip((grad - med) / spread, 0.0, 1.0)
 
+    cs = np.linalg.norm(blurred - _coarse_blur(blurred, radius * 8), axis=-1)
+    cs_n = np.clip(cs / max(float(np.percentile(cs, 99)), 15.0), 0.0, 1.0)
+
     yy, xx = np.mgrid[0:h, 0:w]
     centre = np.exp(-(((xx - (w - 1) / 2) / (0.45 * w)) ** 2 + ((yy - (h - 1) / 2) / (0.45 * h)) ** 2) / 2)
-    saliency = _blur((0.6 * ft_n + 0.4 * grad_n) * (0.75 + 0.25 * centre), radius * 2)
+    base = _blur((0.45 * ft_n + 0.3 * grad_n + 0.25 * cs_n) * (0.75 + 0.25 * centre), radius * 2)
     # Sharpen (square) so that large, merely colourful regions weigh less than the subject's peaks.
-    saliency = np.clip(saliency / max(float(saliency.max()), 0.5), 0.0, 1.0) ** 2
+    base = np.clip(base / max(float(base.max()), 0.5), 0.0, 1.0) ** 2
+    skin = SKIN_WEIGHT * _skin(small, radius)
+    hull = _hull(np.maximum(base, skin))
+    soft = _blur(np.stack([_enclosure(base), hull], axis=-1), radius * 2)
+    saliency = np.maximum(
+        np.maximum(base, ENCLOSURE_WEIGHT * soft[..., 0]), np.maximum(skin, HULL_WEIGHT * soft[..., 1])
+    )
+    protected = dilate(skin >= PROTECT_SKIN, radius * 2) | (hull > 0)
 
-    edges = np.clip(_blur(_gradient(lab[..., 0]), radius) / 12.0, 0.0, 1.0)
-    return Analysis(scale, small, saliency, edges, SummedArea(saliency), SummedArea(edges))
+    return Analysis(
+        scale, small, saliency, edges, SummedArea(saliency), SummedArea(edges), SummedArea(protected.astype(np.float64))
+    )

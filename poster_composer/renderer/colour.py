@@ -19,6 +19,7 @@ import numpy.typing as npt
 from PIL import Image
 
 RGB = tuple[int, int, int]
+PALETTE_SIZE = 128
 
 
 def _linear(channel: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -65,7 +66,10 @@ def contrast(l1: float, l2: float) -> float:
 
 def palette(small: Image.Image, count: int = 6) -> list[RGB]:
     """Return up to ``count`` representative colours of an image, most common first."""
-    quantised = small.convert("RGB").quantize(count, method=Image.Quantize.MAXCOVERAGE)
+    rgb = small.convert("RGB")
+    if max(rgb.size) > PALETTE_SIZE:  # the palette needs no more detail than this (and costs ~4× less)
+        rgb = rgb.reduce(max(1, max(rgb.size) // PALETTE_SIZE))
+    quantised = rgb.quantize(count, method=Image.Quantize.MAXCOVERAGE)
     raw = quantised.getpalette() or []
     counts = sorted(quantised.getcolors(count) or [], reverse=True)
     colours: list[RGB] = []

@@ -3,8 +3,10 @@
 Pipeline per request: decode the background (``source``) → analyse a ≤256 px copy (``analysis``) →
 palette (``colour``) → for each variant: a font pairing (``fonts``), a layout (``layout``: wrap, size,
 place), a colour scheme (``scheme``: text colours, panels), drawing (``draw``) and a contrast check on
-the finished pixels (``metrics``).  If a line misses WCAG AA, the scheme escalates (stronger colours,
-then a panel, then a more opaque one) and the block is redrawn over the restored background.
+the finished pixels (``metrics``).  A logo is knocked out of a flat opaque background (``source``); a
+one-colour logo is drawn in the title's colour, so it contrasts like the text.  If a line misses WCAG
+AA, the scheme escalates (stronger colours, then a panel, then a more opaque one) and the block is
+redrawn over the restored background.
 
 Everything is deterministic: the only randomness (variant sampling) is seeded from a hash of the
 inputs.
@@ -57,7 +59,7 @@ from poster_composer.renderer.fonts import PAIRINGS, ROLES, is_bold
 from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, plan
 from poster_composer.renderer.metrics import line_contrast, required_contrast
 from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme
-from poster_composer.renderer.source import load_background, load_logo
+from poster_composer.renderer.source import is_monochrome, load_background, load_logo
 from poster_composer.renderer.wrap import normalise
 
 if TYPE_CHECKING:
@@ -161,13 +163,21 @@ class _Drawn:
     contrasts: dict[tuple[int, int], float]
 
 
-def _draw(image: Image.Image, layout: Layout, scheme: Scheme, logo: Image.Image | None) -> _Drawn:
+def _logo_colour(layout: Layout, scheme: Scheme, recolour: bool) -> RGB | None:
+    """The title's colour for a one-colour logo (it then contrasts like the text), else ``None``."""
+    if not recolour:
+        return None
+    texts = [i for i, e in enumerate(layout.elements) if e.role != "logo" and i in scheme.colours]
+    return scheme.colours[texts[0]] if texts else None
+
+
+def _draw(image: Image.Image, layout: Layout, scheme: Scheme, logo: Image.Image | None, recolour: bool) -> _Drawn:
     for panel in scheme.panels:
         paint_panel(image, panel)
     masks: dict[tuple[int, int], LineMask] = {}
     for ei, element in enumerate(layout.elements):
         if element.role == "logo" and logo is not None:
-            paint_logo(image, logo, _int_box(element.box))
+            paint_logo(image, logo, _int_box(element.box), _logo_colour(layout, scheme, recolour))
         for li, line in enumerate(element.lines):
             masks[(ei, li)] = line_mask(line, image.size)
     for (ei, _), mask in masks.items():
@@ -217,6 +227,7 @@ class _Context:
     dominant: RGB
     logo: Image.Image | None
     logo_luminance: float | None
+    logo_monochrome: bool
     request: PosterRequest
     paragraphs: tuple[Paragraph, ...]
     seed: int
@@ -238,9 +249,18 @@ def _render_variant(
     original = image.crop((fx0, fy0, fx1, fy1))
     level = 0
     while True:
-        given = SchemeInput(layout, faces, ctx.accent, ctx.dominant, ctx.request.underlay, level, ctx.logo_luminance)
+        given = SchemeInput(
+            layout,
+            faces,
+            ctx.accent,
+            ctx.dominant,
+            ctx.request.underlay,
+            level,
+            ctx.logo_luminance,
+            ctx.logo_monochrome,
+        )
         scheme = plan_scheme(image, given)
-        drawn = _draw(image, layout, scheme, ctx.logo)
+        drawn = _draw(image, layout, scheme, ctx.logo, ctx.logo_monochrome)
         if _failures(layout, drawn) == 0 or level >= MAX_ESCALATION:
             break
         image.paste(original, (fx0, fy0))
@@ -406,6 +426,7 @@ def render_posters(
         colours[0],
         logo_image,
         _logo_luminance(logo_image),
+        logo_image is not None and is_monochrome(logo_image),
         request,
         _paragraphs(request),
         seed,

@@ -46,12 +46,16 @@ def paint_panel(image: Image.Image, spec: PanelSpec) -> None:
     image.paste(spec.colour, spec.box, _panel_mask(spec))
 
 
-def paint_logo(image: Image.Image, logo: Image.Image, box: IntBox) -> None:
-    """Scale the RGBA ``logo`` to ``box`` and composite it with its alpha."""
+def paint_logo(image: Image.Image, logo: Image.Image, box: IntBox, colour: RGB | None = None) -> None:
+    """Scale the RGBA ``logo`` to ``box`` and composite it with its alpha (in ``colour``, if given:
+    a one-colour mark recoloured like the text)."""
     size = (box[2] - box[0], box[3] - box[1])
     if size[0] < 1 or size[1] < 1:
         return
     scaled = logo.resize(size, Image.Resampling.LANCZOS)
+    if colour is not None:
+        image.paste(colour, box, scaled.getchannel("A"))
+        return
     image.paste(scaled.convert("RGB"), box[:2], scaled.getchannel("A"))
 
 

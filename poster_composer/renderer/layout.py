@@ -3,17 +3,20 @@
 The block is a vertical stack — logo, title, subtitle, text — aligned on one axis (left edges, centres
 or right edges of the ink boxes coincide).  The search tries, for the kept paragraphs:
 
-- a wrap width (full, two-thirds or under half of the usable width),
+- a wrap width (full, two-thirds or under half of the usable width; a fifth too when the image has a
+  protected subject, whose free space may be a narrow strip),
 - a size scale (title ``T``, subtitle ≈ ``T/2``, text ≈ ``T/3``, strictly decreasing, with minimums),
 - an alignment (left / centre / right, pinned to the margins or the centre line) and a vertical slot,
 
 and scores each by the mean saliency under the element boxes (``Occ``), the edge energy under the block,
-and a small penalty for smaller type.  Geometry in the search is scaled from measurements at a reference
-size (fast); ``realise`` then sets the chosen lines for real.  If nothing fits even at the minimum sizes,
-the lowest-priority paragraph is dropped (text, then subtitle, then the logo, then title lines) and the
-search runs again; the dropped items are reported.  The same happens when no candidate keeps ``Occ``
-under ``OCC_LIMIT`` and below the ``Occ`` of the same boxes centred on the canvas: on a small canvas
-crowded by its subject, less text is better than text over the subject.
+a small penalty for smaller type, a large one for a Latin word broken across lines, and a large one when
+the footprint (panel included) touches a face or the subject (``Analysis.protected``). Geometry in the
+search is scaled from measurements at a reference size (fast); ``realise`` then sets the chosen lines
+for real. If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text,
+then subtitle, then the logo, then title lines) and the search runs again; the dropped items are
+reported. The same happens when no candidate keeps ``Occ`` under ``OCC_LIMIT`` and below the ``Occ`` of
+the same boxes centred on the canvas: on a small canvas crowded by its subject, less text is better
+than text over the subject.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 from poster_composer.renderer.typeset import REF_SIZE, SetLine, line_metrics_ref, ref_width, set_line
-from poster_composer.renderer.wrap import Line, wrap
+from poster_composer.renderer.wrap import Line, is_cjk, wrap
 
 if TYPE_CHECKING:
     import random
@@ -43,10 +48,13 @@ MAX_LINES = {"title": 3, "subtitle": 3, "text": 8}
 MEASURE_EM = {"title": 1e9, "subtitle": 22.0, "text": 26.0}
 SCALES = tuple(round(0.85**k, 4) for k in range(16))
 WIDTHS = (1.0, 0.68, 0.46)
+NARROW = 0.2
 ALIGNS: tuple[Align, ...] = ("left", "centre", "right")
 Y_SLOTS = 11
 OCC_LIMIT = 0.33
 ATTEMPTS = 12
+FACE_PENALTY = 2.0
+BROKEN_WORD_PENALTY = 0.6
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ class _Stacked:
     width: float
     height: float
     lines: tuple[tuple[Paragraph, Line, float, Box], ...]  # paragraph, line, baseline y, ink at origin
+    broken_words: int = 0  # Latin words broken across lines (only when a word is wider than the measure)
 
 
 @dataclass(frozen=True)
@@ -178,7 +187,17 @@ def _stack_role(
         return None
     width = max(ink[2] - ink[0] for *_, ink in lines)
     height = max(base + ink[3] for _, _, base, ink in lines)
-    return _Stacked(role, size, width, height, tuple(lines))
+    broken = sum(
+        1
+        for paragraph, line, _, _ in lines
+        if not line.joiner
+        and line.end < len(paragraph.text)
+        and paragraph.text[line.end - 1].isalnum()
+        and paragraph.text[line.end].isalnum()
+        and not is_cjk(paragraph.text[line.end - 1])
+        and not is_cjk(paragraph.text[line.end])
+    )
+    return _Stacked(role, size, width, height, tuple(lines), broken)
 
 
 def _block(
@@ -260,17 +279,23 @@ def _score_block(
     title_lines = sum(len(e.lines) for e in block.elements if e.role == "title")
     titles = len({p.index for e in block.elements if e.role == "title" for p, *_ in e.lines})
     base_penalty = 0.25 * (1 - scale) + 0.15 * max(0.0, area - 0.35) + 0.035 * (title_lines - titles)
+    base_penalty += BROKEN_WORD_PENALTY * sum(e.broken_words for e in block.elements)
     scored = []
     occ_centred = {a: _occ(analysis, _element_boxes(block, a, (w - fw) / 2, (h - fh) / 2)) for a in ALIGNS}
-    for align, x, y in _positions(canvas, margin, fw, fh):
-        boxes = _element_boxes(block, align, x, y)
-        per_element = [analysis.mean_saliency(b) for b in boxes]
+    positions = _positions(canvas, margin, fw, fh)
+    # All SAT look-ups of this block at once: element boxes, then each footprint.
+    boxes = np.array([_element_boxes(block, align, x, y) for align, x, y in positions]) * analysis.scale
+    saliency = analysis.saliency_sat.means(boxes).tolist()
+    footprints = np.array([(x, y, x + fw, y + fh) for _, x, y in positions]) * analysis.scale
+    edges_all = analysis.edges_sat.means(footprints).tolist()
+    faces = analysis.protected_sat.means(footprints).tolist()
+    for (align, x, y), per_element, edges, face in zip(positions, saliency, edges_all, faces, strict=True):
         occ = sum(per_element) / len(per_element)
         # No better than dead centre: only as a last resort.
         worse_than_centre = 1.0 if occ >= occ_centred[align] - 0.002 else 0.0
-        edges = analysis.mean_edges((x, y, x + fw, y + fh))
         centre_y = (y + fh / 2) / h
         score = occ + 0.5 * max(per_element) + 0.5 * edges + base_penalty + worse_than_centre
+        score += FACE_PENALTY if face > 0.0 else 0.0
         score += 0.03 * (1 - abs(2 * centre_y - 1)) + (0.04 if align == "centre" and w > 1.6 * h else 0.0)
         scored.append((score, occ, align, x, y))
     return scored
@@ -288,7 +313,9 @@ def _candidates(
     roles = {p.role for p in kept}
     base = min(0.095 * math.sqrt(w * h), 0.2 * min(w, h) if w < h else 0.3 * h)
     found: list[_Candidate] = []
-    for fraction in WIDTHS:
+    # Around a protected subject (a face) the free space may be a narrow strip: try a narrow column too.
+    widths = (*WIDTHS, NARROW) if analysis.protected((0, 0, w, h)) > 0 else WIDTHS
+    for fraction in widths:
         for scale in SCALES:
             if found and scale < PREFERRED_MIN_SCALE:
                 break

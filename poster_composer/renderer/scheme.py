@@ -104,6 +104,7 @@ class SchemeInput:
     underlay: int
     level: int
     logo_luminance: float | None = None
+    logo_recoloured: bool = False  # a one-colour logo drawn in the title's colour needs no chip
 
 
 def plan_scheme(image: Image.Image, given: SchemeInput) -> Scheme:
@@ -224,7 +225,11 @@ def _logo_chips(image: Image.Image, layout: Layout, given: SchemeInput) -> tuple
     """A small backing chip behind the logo when the logo would vanish into the background."""
     chips: list[PanelSpec] = []
     for i, element in enumerate(layout.elements):
-        if element.role != "logo" or given.logo_luminance is None:
+        if (
+            element.role != "logo"
+            or given.logo_luminance is None
+            or (given.logo_recoloured and len(layout.elements) > 1)
+        ):
             continue
         box = _int(element.box)
         bg = float(np.median(luminance_array(sample(image, box))))

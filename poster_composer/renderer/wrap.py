@@ -5,7 +5,11 @@
 - CJK breaks between characters; closing punctuation (，。！？、；：）》」』” …) never starts a line and
   opening punctuation (（《「『“ …) never ends one: they are glued to their neighbour.
 - Titles and subtitles are *balanced*: the greedy line count is kept but the lines are made as even
-  as possible (no lone word on the last line).
+  as possible (no lone word on the last line), preferring breaks at spaces and after punctuation to
+  breaks inside a run of CJK characters (``2025 春季新品`` breaks as ``2025`` / ``春季新品``, not
+  ``2025 春`` / ``季新品``).
+- A separator standing between spaces (``Hubble 35周年 · 深空``) stays at the end of its line, and a
+  number keeps the CJK character that follows it (``35周``, ``8折``).
 
 Input strings are normalised first (``normalise``): whitespace runs collapse to one space and control
 characters are removed.  Each wrapped line is an exact slice of the normalised paragraph and carries the
@@ -15,6 +19,7 @@ normalised paragraph back.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,6 +29,8 @@ if TYPE_CHECKING:
 
 CLOSING = frozenset("，。！？、；：）》」』”’〉】〕〗〙〛｝］,.!?;:)]}%…‥·・ー〜～")
 OPENING = frozenset("（《「『“‘〈【〔〖〘〚｛［([{¿¡")
+SEPARATORS = frozenset("·・|｜/—–-•")
+CJK_BREAK_PENALTY = 0.25
 
 _CJK_RANGES: tuple[tuple[int, int], ...] = (
     (0x1100, 0x11FF),
@@ -76,6 +83,12 @@ class _Atom:
 
 
 def _atoms(text: str) -> list[_Atom]:
+    """Split a normalised paragraph into unbreakable atoms (a fresh list; cached underneath)."""
+    return list(_atoms_cached(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _atoms_cached(text: str) -> tuple[_Atom, ...]:
     """Split a normalised paragraph into unbreakable atoms (words, CJK characters, glued punctuation)."""
     atoms: list[_Atom] = []
     i, n = 0, len(text)
@@ -91,16 +104,27 @@ def _atoms(text: str) -> list[_Atom]:
                 j += 1
         atoms.append(_Atom(i, j, space))
         space, i = False, j
-    return _glue(text, atoms)
+    return tuple(_glue(text, atoms))
 
 
 def _glue(text: str, atoms: list[_Atom]) -> list[_Atom]:
-    """Glue closing punctuation to the atom before it and opening punctuation to the atom after it."""
+    """Glue closing punctuation to the atom before it and opening punctuation to the atom after it.
+
+    A lone separator between spaces (``·``, ``|``, ``—``) is glued to the atom before it, and a CJK
+    character to a number right before it.
+    """
     glued: list[_Atom] = []
     for atom in atoms:
-        if glued and not atom.space_before:
+        if glued:
             prev = glued[-1]
-            if text[atom.start] in CLOSING or text[prev.end - 1] in OPENING:
+            first = text[atom.start]
+            lone = atom.end - atom.start == 1 and first in SEPARATORS
+            if not atom.space_before and (
+                first in CLOSING or text[prev.end - 1] in OPENING or (is_cjk(first) and text[prev.end - 1].isdigit())
+            ):
+                glued[-1] = _Atom(prev.start, atom.end, prev.space_before)
+                continue
+            if atom.space_before and lone:
                 glued[-1] = _Atom(prev.start, atom.end, prev.space_before)
                 continue
         glued.append(atom)
@@ -178,20 +202,49 @@ def wrap(text: str, limit: float, measure: Callable[[str], float], *, balance: b
     return lines
 
 
+def _break_penalty(text: str, atoms: list[_Atom], index: int, spaced: bool) -> float:
+    """Cost of a line break before ``atoms[index]``: none at a space or after punctuation."""
+    if not spaced or atoms[index].space_before:
+        return 0.0
+    last = text[atoms[index - 1].end - 1]
+    return 0.0 if last in CLOSING or last in SEPARATORS else CJK_BREAK_PENALTY
+
+
 def _balance(
     text: str, atoms: list[_Atom], limit: float, measure: Callable[[str], float], count: int
 ) -> list[tuple[int, int]]:
-    """Find the narrowest limit that keeps ``count`` lines (bisection) and wrap with it."""
-    lo = max(measure(text[a.start : a.end]) for a in atoms)
-    hi = limit
-    best = _greedy(text, atoms, hi, measure)
-    for _ in range(12):
-        if hi - lo < 0.5:
-            break
-        mid = (lo + hi) / 2
-        spans = _greedy(text, atoms, mid, measure)
-        if len(spans) <= count:
-            best, hi = spans, mid
-        else:
-            lo = mid
-    return best
+    """Break into ``count`` lines no wider than ``limit``, as even as possible (dynamic programming).
+
+    Cost: squared deviation of each line's width from the mean line width (relative), plus a penalty
+    for a break inside a run of CJK characters when the paragraph has spaces to break at instead.
+    """
+    n = len(atoms)
+    spaced = any(a.space_before for a in atoms[1:])
+    ideal = max(measure(text[atoms[0].start : atoms[-1].end]) / count, 1e-9)
+    inf = float("inf")
+    # cost[k][j]: best cost of putting atoms[:j] on k lines; back[k][j]: start atom of the k-th line.
+    cost = [[inf] * (n + 1) for _ in range(count + 1)]
+    back = [[0] * (n + 1) for _ in range(count + 1)]
+    cost[0][0] = 0.0
+    for k in range(1, count + 1):
+        for j in range(k, n - (count - k) + 1):
+            for i in range(j - 1, k - 2, -1):
+                if cost[k - 1][i] == inf:
+                    continue
+                width = measure(text[atoms[i].start : atoms[j - 1].end])
+                if width > limit and j - i > 1:
+                    break
+                value = cost[k - 1][i] + ((width - ideal) / ideal) ** 2
+                if i:
+                    value += _break_penalty(text, atoms, i, spaced)
+                if value < cost[k][j]:
+                    cost[k][j], back[k][j] = value, i
+    if cost[count][n] == inf:
+        return _greedy(text, atoms, limit, measure)
+    spans: list[tuple[int, int]] = []
+    j = n
+    for k in range(count, 0, -1):
+        i = back[k][j]
+        spans.append((i, j))
+        j = i
+    return spans[::-1]

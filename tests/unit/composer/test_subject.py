@@ -1,0 +1,57 @@
+"""The layout keeps off faces: hand-measured face boxes on the fixture photos are never covered."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from poster_composer.renderer import PosterRequest, render_posters
+from tests.unit.composer.conftest import boxes_of, fixture_path, request_for
+
+# Hand-measured on the original files (pixels, x1/y1 exclusive): forehead to chin, cheek to cheek.
+ASTRONAUT_FACE = (178, 62, 282, 182)
+# The cat's eyes, nose and mouth.
+CHELSEA_FACE = (130, 80, 350, 275)
+
+CASES = [
+    ("astronaut.png", ASTRONAUT_FACE, "latin-short", 0),
+    ("astronaut.png", ASTRONAUT_FACE, "latin-short", 1),
+    ("astronaut.png", ASTRONAUT_FACE, "mixed-long", 0),
+    ("astronaut.png", ASTRONAUT_FACE, "zh-short", 2),
+    ("chelsea.png", CHELSEA_FACE, "latin-short", 0),
+    ("chelsea.png", CHELSEA_FACE, "zh-short", 1),
+]
+
+
+def _intersects(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0].split('.')[0]}-{c[2]}-u{c[3]}" for c in CASES])
+def test_face_is_not_covered(case: tuple[str, tuple[int, int, int, int], str, int]) -> None:
+    # GIVEN a photo with a face whose box was measured by hand
+    photo, face, text_set, underlay = case
+    with Image.open(fixture_path(photo)) as image:
+        background = image.convert("RGB")
+    # WHEN rendered at its own size
+    poster = render_posters(background, request_for(text_set, underlay=underlay))[0]
+    # THEN no element and no panel touches the face
+    for box in boxes_of(poster.layout) + boxes_of(poster.layout, panels=True):
+        assert not _intersects(box, face), (box, face)
+
+
+def test_face_is_not_covered_by_the_title_request_of_issue_3() -> None:
+    # GIVEN the lead's example request on astronaut.png with a panel
+    with Image.open(fixture_path("astronaut.png")) as image:
+        background = image.convert("RGB")
+    request = PosterRequest(
+        title=("Walk Among the Stars",),
+        subtitle=("A night of space stories",),
+        text=("Free entry · Saturday 8 pm",),
+        underlay=1,
+    )
+    # WHEN rendered
+    layout = render_posters(background, request)[0].layout
+    # THEN the face is clear of the block (panel included)
+    for box in boxes_of(layout) + boxes_of(layout, panels=True):
+        assert not _intersects(box, ASTRONAUT_FACE), box
