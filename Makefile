@@ -56,6 +56,10 @@ gallery: $(STAMP) ## render every fixture x aspect ratio x text set into out/gal
 bench: $(STAMP) ## renderer benchmark: p50 and ratio to Pillow decode+encode
 	$(PY) bench/bench_render.py
 
+.PHONY: burst
+burst: $(STAMP) ## load test: 300 uploads at once with faults on the local stack; prints figures, writes out/burst.json
+	$(PY) bench/burst.py
+
 .PHONY: build
 build: $(STAMP) ## sam build (no Docker needed)
 	tools/sam.sh build

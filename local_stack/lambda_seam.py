@@ -15,8 +15,9 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = ["FakeLambdaContext", "Handler", "LambdaSeam", "LambdaTarget"]
@@ -103,6 +104,32 @@ class LambdaSeam:
         self._targets: dict[str, LambdaTarget] = {}
         self._original: Any = None
         self.invocations: list[tuple[str, bool]] = []  # (function name, succeeded)
+        self._count_lock = threading.Lock()
+
+    def record(self, function_name: str, succeeded: bool) -> None:
+        """Count one invocation (the seam's own, and those `counted` targets make)."""
+        with self._count_lock:
+            self.invocations.append((function_name, succeeded))
+
+    def counts(self) -> Counter[str]:
+        """Invocations per function name so far: state machine Tasks, event sources, emulated rules."""
+        with self._count_lock:
+            return Counter(name for name, _ in self.invocations)
+
+    def counted(self, target: LambdaTarget) -> LambdaTarget:
+        """``target`` whose handler is counted here too (for triggers that do not go through moto)."""
+        handler = target.handler
+
+        def counting(event: Any, context: Any) -> Any:
+            try:
+                result = handler(event, context)
+            except Exception:
+                self.record(target.name, False)
+                raise
+            self.record(target.name, True)
+            return result
+
+        return replace(target, handler=counting)
 
     def register(self, target: LambdaTarget) -> None:
         """Route ``target.name`` (and its ARN, with or without a qualifier) to ``target.handler``."""
@@ -193,10 +220,10 @@ class LambdaSeam:
             payload = json.dumps(result).encode("utf-8")
         except Exception as error:
             _LOG.warning("local lambda %s raised %s", target.name, type(error).__name__, exc_info=True)
-            self.invocations.append((target.name, False))
+            self.record(target.name, False)
             response_headers["x-amz-function-error"] = "Unhandled"
             return self._error(type(error).__name__, str(error))
-        self.invocations.append((target.name, True))
+        self.record(target.name, True)
         return payload
 
     @staticmethod

@@ -29,6 +29,7 @@ from local_stack.event_source import EventSourceMapping
 from local_stack.lambda_seam import Handler, LambdaSeam, LambdaTarget
 from local_stack.moto_server import MotoServer, aws_environment
 from local_stack.resources import CreatedResources, create_resources
+from local_stack.sfn_events import ExecutionEventEmulator, event_rules
 from local_stack.template import FunctionSpec, Template
 
 if TYPE_CHECKING:
@@ -143,6 +144,10 @@ class LocalStack:
         Run the SQS event-source emulation (off: tests drive the queue themselves).
     retry_visibility_seconds : int
         How soon a failed SQS message reappears locally.
+    schedule_seconds : float | None
+        Period of the emulated ``Schedule`` events (default: the template's rate); the status-change
+        events of ended executions are emulated too (``local_stack/sfn_events.py``), with
+        ``event_sources``.
 
     Attributes (after `start`)
     --------------------------
@@ -175,6 +180,7 @@ class LocalStack:
         api_key: str | None = None,
         event_sources: bool = True,
         retry_visibility_seconds: int = 2,
+        schedule_seconds: float | None = None,
     ) -> None:
         self.template_path = Path(template).resolve()
         self.parameters = dict(parameters or {})
@@ -188,6 +194,8 @@ class LocalStack:
         self.requested_api_key = api_key
         self.use_event_sources = event_sources
         self.retry_visibility_seconds = retry_visibility_seconds
+        self.schedule_seconds = schedule_seconds
+        self.execution_events: ExecutionEventEmulator | None = None
 
         self.moto: MotoServer | None = None
         self.composer: ComposerProcess | None = None
@@ -291,7 +299,7 @@ class LocalStack:
                     if not event.enabled:
                         continue
                     mapping = EventSourceMapping(
-                        targets[spec.logical_id],
+                        self.seam.counted(targets[spec.logical_id]),
                         self.resources.queue_urls[event.queue_logical_id],
                         batch_size=event.batch_size,
                         report_batch_item_failures=event.reports_batch_item_failures,
@@ -299,9 +307,22 @@ class LocalStack:
                         retry_visibility_seconds=self.retry_visibility_seconds,
                     )
                     self.event_sources.append(mapping.start())
+            rules = event_rules(template)
+            if rules.status_change_function or rules.schedule_function:
+                status_fn, schedule_fn = rules.status_change_function, rules.schedule_function
+                self.execution_events = ExecutionEventEmulator(
+                    self.state_machine_arn,
+                    status_target=self.seam.counted(targets[status_fn]) if status_fn else None,
+                    statuses=rules.statuses,
+                    schedule_target=self.seam.counted(targets[schedule_fn]) if schedule_fn else None,
+                    schedule_seconds=self.schedule_seconds or rules.schedule_seconds,
+                ).start()
 
     def stop(self) -> None:
         """Stop the event sources, the seam, the composer and moto; restore ``os.environ``."""
+        if self.execution_events is not None:
+            self.execution_events.stop()
+            self.execution_events = None
         for mapping in self.event_sources:
             mapping.stop()
         self.event_sources = []

@@ -10,6 +10,7 @@ Steps (all run; the exit status is non-zero if any failed):
 5. the template translated offline by aws-sam-translator (``tools/sam_translate.py``), then
    ``cfn-lint`` on the plain CloudFormation: catches circular dependencies nothing above sees;
 6. with ``--build``: ``tools/sam.sh build`` (no Docker; python3.12 from ``.venv/bin``).
+7. ``tools/checkov.sh`` (checkov in ``.venv-checkov``; skips justified in ``.checkov.yaml``).
 
 ``--no-sam`` skips 4-6 (no ``.venv-sam`` needed). Run with the project's interpreter:
 ``.venv/bin/python tools/lint_infra.py [--no-sam] [--build]``.
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-sam", action="store_true", help="skip the aws-sam-cli steps")
     parser.add_argument("--build", action="store_true", help="also run `sam build`")
+    parser.add_argument("--no-checkov", action="store_true", help="skip checkov")
     args = parser.parse_args(argv)
 
     runner = Runner()
@@ -184,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                 runner.run("cfn-lint (translated template)", [_tool("cfn-lint"), str(translated)])
             if args.build:
                 runner.run("sam build", ["bash", str(SAM_SH), "build"], env=env)
+    if not args.no_checkov:
+        runner.run("checkov template.yaml", ["bash", str(ROOT / "tools" / "checkov.sh")])
     return runner.summary()
 
 

@@ -30,6 +30,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         api=deps.api,
         schedule=deps.settings.poll_schedule,
         now=datetime.now(UTC),
+        hold_seconds=deps.settings.poll_hold_seconds,
     )
     logger.info("task polled", extra={"status": result["status"], "attempt": result["attempt"]})
     return result

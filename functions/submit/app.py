@@ -1,4 +1,4 @@
-"""Submit: SQS batch of S3 notifications → one idempotent poster job per uploaded image."""
+"""Submit: SQS batch of S3 notifications → one idempotent, parked poster job per uploaded image, then dispatch."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from poster_common import services, submit
+from poster_common import dispatch, services, submit
 from poster_common.s3_events import created_objects
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def record_handler(record: SQSRecord) -> None:
         result = _start_job_once()(request=request)
         logger.info("job handled", extra={"job_id": request["job_id"], "outcome": result["outcome"]})
         metrics.add_metric(
-            name="PosterSubmitted" if result["outcome"] == "SUBMITTED" else "PosterRejected",
+            name="PosterRejected" if result["outcome"] == "FAILED" else "PosterParked",
             unit=MetricUnit.Count,
             value=1,
         )
@@ -73,4 +73,20 @@ def record_handler(record: SQSRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency_config.register_lambda_context(context)
     processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    _dispatch_parked(context)
+    return response
+
+
+def _dispatch_parked(context: LambdaContext) -> None:
+    """Submit the oldest parked jobs if a provider slot is free (else the next release will)."""
+    try:
+        report = dispatch.dispatch(services.from_environment(), lambda: context.get_remaining_time_in_millis() / 1000)
+    except Exception:  # the jobs are parked durably: the next release or the sweep dispatches them
+        logger.exception("dispatch after parking failed")
+        return
+    if report.started:
+        metrics.add_metric(name="PosterSubmitted", unit=MetricUnit.Count, value=report.started)
+    metrics.add_metric(name="ProviderThrottled", unit=MetricUnit.Count, value=report.throttled)

@@ -1,8 +1,9 @@
 """End-to-end: upload → poster through the real state machine, on one shared local stack.
 
-The stack reads ``template.yaml`` (with a short poll schedule and maximum wait), runs the real
-handlers behind moto's server and the composer over HTTPS. Scenarios are steered per upload with
-composer rules that match a marker in the title; every test uses its own stem.
+One stack serves the whole package (and is stopped before other folders run: one stack per process).
+It reads ``template.yaml`` (with a short poll schedule and maximum wait), runs the real handlers
+behind moto's server and the composer over HTTPS. Scenarios are steered per upload with composer
+rules that match a marker in the title; every test uses its own stem.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 from local_stack.stack import LocalStack, Outcome
 from tests.conftest import fixture_image
+from tests.e2e.capture import LogCapture
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -55,13 +57,30 @@ RULES: list[dict[str, Any]] = [
 ]
 
 
+# A recognisable session token (moto ignores it): the leak scan looks for it (tests/e2e/test_security.py).
+SESSION_TOKEN = f"local-session-token-{uuid.uuid4().hex}"
+
+
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
+def captured_logs() -> Iterator[LogCapture]:
+    """Every log record of the whole e2e session (started before the stack, so nothing is missed)."""
+    with LogCapture() as capture:
+        yield capture
+
+
+@pytest.fixture(scope="package")
+def stack(captured_logs: LogCapture) -> Iterator[LocalStack]:
     composer = {"max_in_progress": 4, "submissions_per_second": 20, "rules": RULES}
     with LocalStack(
         parameters={"PollSchedule": "1", "MaxWaitSeconds": str(MAX_WAIT_SECONDS)},
         composer_config=composer,
-        environment={"POWERTOOLS_METRICS_DISABLED": "true"},
+        environment={
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "AWS_SESSION_TOKEN": SESSION_TOKEN,
+            "AWS_SECURITY_TOKEN": SESSION_TOKEN,
+            # A stalled result download ends at the read timeout: keep that short for tests/e2e/test_security.py.
+            "HTTP_READ_TIMEOUT": "10",
+        },
     ) as running:
         yield running
 

@@ -47,6 +47,7 @@ class Settings:
     input_prefix: str = "incoming/"
     output_prefix: str = "posters/"
     failure_prefix: str = "failed/"
+    normalised_prefix: str = "normalised/"
     idempotency_table: str = ""
     state_machine_arn: str = ""
     event_bus_name: str = "default"
@@ -60,11 +61,23 @@ class Settings:
     submit_max_attempts: int = 5
     presign_expires_seconds: int = 3600
     secret_max_age_seconds: int = 300
+    slot_table: str = ""
+    max_in_progress: int = 1
+    submissions_per_second: float = 2.0
+    slot_lease_seconds: int = 0  # 0: MAX_WAIT_SECONDS + 900
+    dispatch_lease_seconds: int = 300
+    dispatch_max_rounds: int = 3
+    poll_hold_seconds: float = 0.0
 
     @property
     def timeouts(self) -> tuple[float, float]:
         """``(connect, read)`` for every ``requests`` call."""
         return (self.connect_timeout, self.read_timeout)
+
+    @property
+    def execution_lease_seconds(self) -> int:
+        """How long a running job's slot lease lasts if nothing releases it (the last line of defence)."""
+        return self.slot_lease_seconds or self.max_wait_seconds + 900
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -84,9 +97,11 @@ class Settings:
             "INPUT_PREFIX": "input_prefix",
             "OUTPUT_PREFIX": "output_prefix",
             "FAILURE_PREFIX": "failure_prefix",
+            "NORMALISED_PREFIX": "normalised_prefix",
             "IDEMPOTENCY_TABLE": "idempotency_table",
             "STATE_MACHINE_ARN": "state_machine_arn",
             "EVENT_BUS_NAME": "event_bus_name",
+            "SLOT_TABLE": "slot_table",
         }
         int_fields = {
             "MAX_POLL_ATTEMPTS": "max_poll_attempts",
@@ -96,8 +111,17 @@ class Settings:
             "SUBMIT_MAX_ATTEMPTS": "submit_max_attempts",
             "PRESIGN_EXPIRES_SECONDS": "presign_expires_seconds",
             "SECRET_MAX_AGE_SECONDS": "secret_max_age_seconds",
+            "MODEL_MAX_IN_PROGRESS": "max_in_progress",
+            "SLOT_LEASE_SECONDS": "slot_lease_seconds",
+            "DISPATCH_LEASE_SECONDS": "dispatch_lease_seconds",
+            "DISPATCH_MAX_ROUNDS": "dispatch_max_rounds",
         }
-        float_fields = {"HTTP_CONNECT_TIMEOUT": "connect_timeout", "HTTP_READ_TIMEOUT": "read_timeout"}
+        float_fields = {
+            "HTTP_CONNECT_TIMEOUT": "connect_timeout",
+            "HTTP_READ_TIMEOUT": "read_timeout",
+            "MODEL_SUBMISSIONS_PER_SECOND": "submissions_per_second",
+            "POLL_HOLD_SECONDS": "poll_hold_seconds",
+        }
         for env_name, field_name in text_fields.items():
             if (text := get(env_name)) is not None:
                 values[field_name] = text
@@ -118,8 +142,21 @@ class Settings:
     def _check(self) -> None:
         if not self.poll_schedule or any(step < 0 for step in self.poll_schedule):
             raise ValueError("POLL_SCHEDULE must be a non-empty list of non-negative whole seconds")
+        if self.max_in_progress < 1 or self.submissions_per_second <= 0 or self.dispatch_max_rounds < 1:
+            raise ValueError(
+                "MODEL_MAX_IN_PROGRESS and DISPATCH_MAX_ROUNDS must be ≥ 1, MODEL_SUBMISSIONS_PER_SECOND > 0"
+            )
+        if not 0 <= self.poll_hold_seconds <= 30:
+            raise ValueError("POLL_HOLD_SECONDS must be between 0 and 30 (the Poll function's timeout is 45 s)")
         if self.submit_max_attempts < 1:
             raise ValueError("SUBMIT_MAX_ATTEMPTS must be at least 1")
-        for prefix in (self.input_prefix, self.output_prefix, self.failure_prefix):
+        written = (self.output_prefix, self.failure_prefix, self.normalised_prefix)
+        for prefix in (self.input_prefix, *written):
             if not prefix.endswith("/"):
                 raise ValueError(f"prefixes must end with '/': {prefix!r}")
+        # What the pipeline writes must never start a job, even when one bucket is both input and output.
+        for prefix in written:
+            if prefix.startswith(self.input_prefix) or self.input_prefix.startswith(prefix):
+                raise ValueError(
+                    f"INPUT_PREFIX {self.input_prefix!r} and {prefix!r} overlap: the pipeline would trigger itself"
+                )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from poster_common.exceptions import (
     ResultDownloadError,
@@ -136,17 +137,49 @@ def open_result(
 def _bounded(
     response: requests.Response, max_bytes: int, deadline: float, clock: Callable[[], float]
 ) -> Iterator[bytes]:
+    """The body in chunks; the size cap, the deadline and the read timeout each end it with a specific code.
+
+    The deadline is checked before every read, and each read returns as soon as *some* bytes arrive
+    (``read1``), so a server that trickles a byte just inside the read timeout is cut off at
+    ``deadline + read timeout`` at the latest, instead of never.
+    """
     received = 0
+    read = _reader(response)
     try:
-        for chunk in response.iter_content(CHUNK_BYTES):
+        while True:
+            if clock() > deadline:
+                raise ResultDownloadError("result download exceeded its deadline", code="ResultDownloadTimedOut")
+            chunk = read()
+            if not chunk:
+                return
             received += len(chunk)
             if received > max_bytes:
                 raise ResultTooLargeError(f"result exceeds the {max_bytes}-byte cap")
-            if clock() > deadline:
-                raise ResultDownloadError("result download exceeded its deadline", code="ResultDownloadTimedOut")
             yield chunk
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise ResultDownloadError(
             f"result download broke off: {type(exc).__name__}",
-            code="ResultDownloadTimedOut" if isinstance(exc, requests.Timeout) else "ResultDownloadFailed",
+            code="ResultDownloadTimedOut" if _is_timeout(exc) else "ResultDownloadFailed",
         ) from exc
+
+
+def _reader(response: requests.Response) -> Callable[[], bytes]:
+    """A function returning the next bytes of the body (``b""`` at the end)."""
+    raw = response.raw
+    if isinstance(raw, urllib3.response.HTTPResponse):
+        return lambda: raw.read1(CHUNK_BYTES, decode_content=True)
+    chunks = response.iter_content(CHUNK_BYTES)
+    return lambda: next(chunks, b"")
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """True for a read timeout, however ``requests`` or ``urllib3`` wrapped it."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, requests.Timeout | urllib3.exceptions.TimeoutError | TimeoutError):
+            return True
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = nested or seen.__cause__ or seen.__context__
+    return False

@@ -15,13 +15,20 @@ from poster_common.models import Job, ResultItem, TaskSnapshot
 from poster_common.notify import publish_finished
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from poster_common.services import Services
 
 logger = logging.getLogger(__name__)
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+# The body must start like the type it claims (a page served as image/png is not copied).
+_MAGIC: dict[str, Callable[[bytes], bool]] = {
+    "image/png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"),
+    "image/jpeg": lambda head: head.startswith(b"\xff\xd8\xff"),
+    "image/webp": lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+    "image/gif": lambda head: head[:4] == b"GIF8",
+}
 SAFETY_MARGIN_MS = 15_000
 
 
@@ -74,7 +81,7 @@ def _copy_one(index: int, item: ResultItem, folder: str, job: Job, services: Ser
             services.store.put_stream(
                 settings.output_bucket,
                 key,
-                body.chunks,
+                _checked_magic(body.content_type, body.chunks),
                 content_type=body.content_type,
                 metadata={"job-id": job.job_id},
             )
@@ -82,6 +89,25 @@ def _copy_one(index: int, item: ResultItem, folder: str, job: Job, services: Ser
         logger.warning("result %d of job %s refused: %s", index, job.job_id, exc.code)
         return {"index": index, "status": "FAILED", "code": exc.code, "message": exc.message}
     return {"index": index, "status": "COPIED", "key": key, "content_type": body.content_type}
+
+
+def _checked_magic(content_type: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Pass the chunks through once the first 12 bytes match ``content_type`` (``ResultNotImage`` if not)."""
+    head = b""
+    for chunk in chunks:
+        if len(head) < 12:
+            head += chunk
+            if len(head) < 12:
+                continue
+            if not _MAGIC[content_type](head):
+                raise PermanentError(f"the result body is not {content_type}", code="ResultNotImage")
+            yield head
+            continue
+        yield chunk
+    if len(head) < 12:
+        if not _MAGIC[content_type](head):
+            raise PermanentError(f"the result body is not {content_type}", code="ResultNotImage")
+        yield head
 
 
 def _manifest(

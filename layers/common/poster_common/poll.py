@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from poster_common.poster_api import PosterApiClient
 
@@ -37,15 +38,30 @@ def poll_task(
     api: PosterApiClient,
     schedule: Sequence[int],
     now: datetime,
+    hold_seconds: float = 0.0,
+    hold_interval: float = 0.1,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Query once; ``TransientError`` propagates so the state machine's Retry handles it."""
+    """Query; ``TransientError`` propagates so the state machine's Retry handles it.
+
+    With ``hold_seconds`` > 0 (``POLL_HOLD_SECONDS``) the query is repeated every ``hold_interval``
+    while the task is not terminal, for at most that long: the end of a task is seen within a fraction
+    of a second, so its provider slot goes to the next parked job at once. Only the jobs in progress
+    (at most ``MODEL_MAX_IN_PROGRESS``) poll, so this costs the same whatever the backlog.
+    """
+    started = clock()
     snapshot = api.query(task_id)
+    while not snapshot.status.terminal and clock() - started + hold_interval <= hold_seconds:
+        sleep(hold_interval)
+        snapshot = api.query(task_id)
+    held = clock() - started
     return {
         "status": snapshot.status.value,
         "terminal": snapshot.status.terminal,
         "attempt": attempt + 1,
         "wait_seconds": next_wait(schedule, attempt + 1),
-        "elapsed_seconds": seconds_since(submitted_at, now),
+        "elapsed_seconds": round(seconds_since(submitted_at, now) + held, 3),
         "request_id": snapshot.request_id,
         "code": snapshot.code,
         "message": snapshot.message,

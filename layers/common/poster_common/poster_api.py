@@ -54,8 +54,20 @@ class PosterApiClient:
         self._sleep = sleep
         self._delays = delays
 
-    def submit(self, model: str, input_: dict[str, Any], parameters: dict[str, Any]) -> SubmittedTask:
-        """Create a task; retries throttling and server errors, raises on anything else."""
+    def submit(
+        self,
+        model: str,
+        input_: dict[str, Any],
+        parameters: dict[str, Any],
+        *,
+        before_attempt: Callable[[], None] | None = None,
+        on_transient: Callable[[TransientError], None] | None = None,
+    ) -> SubmittedTask:
+        """Create a task; retries throttling and server errors, raises on anything else.
+
+        ``before_attempt`` runs before every POST (the quota gate takes a rate token there; it may
+        raise ``TransientError``); ``on_transient`` sees each transient failure, the last one included (metrics).
+        """
         body = {"model": model, "input": input_, "parameters": parameters}
         headers = {
             "Authorization": f"Bearer {self._api_key()}",
@@ -65,6 +77,8 @@ class PosterApiClient:
         last_error: TransientError | None = None
         delays = iter(self._delays(self._max_attempts))
         for attempt in range(1, self._max_attempts + 1):
+            if before_attempt is not None:
+                before_attempt()
             try:
                 response, payload = self._send("POST", self._base_url + SUBMIT_PATH, json=body, headers=headers)
                 if response.status_code == 200:
@@ -79,6 +93,8 @@ class PosterApiClient:
                 last_error = error
             except requests.RequestException as exc:
                 last_error = TransientError(f"submit failed: {type(exc).__name__}")
+            if on_transient is not None:
+                on_transient(last_error)
             delay = next(delays, None)
             if delay is None:
                 break

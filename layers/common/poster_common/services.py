@@ -14,6 +14,7 @@ from poster_common.config import Settings
 from poster_common.fetch import HostAllowlist
 from poster_common.poster_api import PosterApiClient
 from poster_common.secrets import read_api_key
+from poster_common.slots import SlotTable
 from poster_common.storage import S3ObjectStore
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class Services:
     allowlist: HostAllowlist
     sfn: Any
     events: Any
+    slots: SlotTable
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Services:
@@ -49,6 +51,12 @@ class Services:
             allowlist=HostAllowlist.parse(settings.result_host_allowlist),
             sfn=aws.client("stepfunctions"),
             events=aws.client("events"),
+            slots=SlotTable(
+                aws.client("dynamodb"),
+                settings.slot_table,
+                max_in_progress=settings.max_in_progress,
+                submissions_per_second=settings.submissions_per_second,
+            ),
         )
 
 

@@ -103,6 +103,23 @@ class S3ObjectStore:
             raise _translate(exc, f"s3://{bucket}/{key}") from exc
         return answer["Body"].read(max_bytes)
 
+    def read_tail(self, bucket: str, key: str, *, nbytes: int, version_id: str | None = None) -> bytes:
+        """The last ``nbytes`` of an object (a suffix-range GET)."""
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes=-{nbytes}"}
+        if version_id:
+            args["VersionId"] = version_id
+        try:
+            answer = self._s3.get_object(**args)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                return b""
+            raise _translate(exc, f"s3://{bucket}/{key}") from exc
+        body: bytes = answer["Body"].read(nbytes)
+        return body[-nbytes:]
+
+    def put_bytes(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
+        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
     def presign_get(self, bucket: str, key: str, *, expires: int, version_id: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if version_id:

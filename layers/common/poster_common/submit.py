@@ -1,26 +1,28 @@
-"""Submit: from an uploaded object to a running job (or a failure record).
+"""Submit: from an uploaded object to a parked job (or a failure record); ``submit_task`` talks to the API.
 
 ``plan_job`` does the cheap reads (which image, which spec) and names the job; ``start_job`` does
-the work once per job id (the handler wraps it in Powertools idempotency): validate, check the
-image, presign it, submit the task, start the execution named after the job.
+the work once per job id (the handler wraps it in Powertools idempotency): validate the spec, check
+the image and the logo, and park the job in the quota gate's FIFO. ``poster_common.dispatch`` then
+takes parked jobs, oldest first, whenever a provider slot is free, and calls ``submit_task``
+(presign right before submitting, then POST the task) and ``execution_input``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import posixpath
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from poster_common import images, jobspec
-from poster_common.exceptions import PermanentError, SidecarImageNotYetError, SourceMissingError
-from poster_common.models import Job, ObjectRef, job_id_for, stem_for
-from poster_common.notify import FailureRecord, failure_key, publish_finished, utc_now, write_failure
+from poster_common import images, jobspec, normalise
+from poster_common.exceptions import PermanentError, SidecarImageNotYetError, SourceMissingError, TransientError
+from poster_common.models import Job, ObjectRef, SubmittedTask, job_id_for, stem_for
+from poster_common.notify import FailureRecord, failure_key, publish_finished, write_failure
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from poster_common.config import Settings
     from poster_common.services import Services
 
 logger = logging.getLogger(__name__)
@@ -83,36 +85,59 @@ def plan_job(ref: ObjectRef, services: Services, *, last_try: bool = True) -> di
 
 
 def start_job(request: dict[str, Any], services: Services) -> dict[str, Any]:
-    """Do the job's one submission; permanent problems become a failure record, transient ones raise."""
+    """Validate the job and park it for dispatch; permanent problems become a failure record."""
     settings = services.settings
     source = ObjectRef(**request["source"])
     try:
         if request["problem"]:
             raise PermanentError(request["problem"]["message"], code=request["problem"]["code"])
         spec = jobspec.validate(jobspec.RawSpec(**request["raw_spec"]))
-        _check_background(source, request["size"], services)
+        _check_background(source, request["size"], request["job_id"], services)
+        if spec.logo_key:
+            _check_logo(source.bucket, spec.logo_key, services)
         job = Job(request["job_id"], request["stem"], settings.model, source, spec)
-        return _submit(job, services)
     except PermanentError as exc:
-        logger.warning("job %s failed at submit: %s", request["job_id"], exc.code)
-        write_failure(
-            services.store,
-            settings.output_bucket,
-            failure_key(settings.failure_prefix, request["stem"]),
-            FailureRecord(request["job_id"], "submit", exc.code, exc.message, source, request_id=exc.request_id),
-        )
-        publish_finished(
-            services.events,
-            settings.event_bus_name,
-            job_id=request["job_id"],
-            source=source,
-            outcome="FAILED",
-            failure_code=exc.code,
+        record_submit_failure(
+            job_id=request["job_id"], stem=request["stem"], source=source, error=exc, services=services
         )
         return {"outcome": "FAILED", "code": exc.code}
+    if not services.slots.park(job.to_dict()):
+        logger.info("job %s was parked before: duplicate event", job.job_id)
+        return {"outcome": "DUPLICATE"}
+    logger.info("job %s parked", job.job_id)
+    return {"outcome": "PARKED"}
 
 
-def _submit(job: Job, services: Services) -> dict[str, Any]:
+def record_submit_failure(
+    *, job_id: str, stem: str, source: ObjectRef, error: PermanentError | TransientError, services: Services
+) -> None:
+    """The failure record and FAILED event of a job that never reached the state machine."""
+    settings = services.settings
+    logger.warning("job %s failed at submit: %s", job_id, error.code)
+    write_failure(
+        services.store,
+        settings.output_bucket,
+        failure_key(settings.failure_prefix, stem),
+        FailureRecord(job_id, "submit", error.code, error.message, source, request_id=error.request_id),
+    )
+    publish_finished(
+        services.events,
+        settings.event_bus_name,
+        job_id=job_id,
+        source=source,
+        outcome="FAILED",
+        failure_code=error.code,
+    )
+
+
+def submit_task(
+    job: Job,
+    services: Services,
+    *,
+    before_attempt: Callable[[], None] | None = None,
+    on_transient: Callable[[TransientError], None] | None = None,
+) -> SubmittedTask:
+    """POST the job's task (the background, and the logo, presigned right before)."""
     settings, store = services.settings, services.store
     spec = job.spec
     api_input: dict[str, Any] = {"title": list(spec.title)}
@@ -122,42 +147,67 @@ def _submit(job: Job, services: Services) -> dict[str, Any]:
         api_input["text"] = list(spec.text)
     api_input["underlay"] = spec.underlay
     if spec.logo_key:
-        _check_logo(job.source.bucket, spec.logo_key, services)
         api_input["logo"] = store.presign_get(
             job.source.bucket, spec.logo_key, expires=settings.presign_expires_seconds
         )
     # Presigned right before submitting: a Lambda role's credentials expire, and the URL with them.
+    background = _background_for(job, services)
     api_input["image_url"] = store.presign_get(
-        job.source.bucket, job.source.key, version_id=job.source.version_id, expires=settings.presign_expires_seconds
+        background.bucket, background.key, version_id=background.version_id, expires=settings.presign_expires_seconds
     )
     parameters = {"n": spec.n, "temperature": spec.temperature}
-    task = services.api.submit(job.model, api_input, parameters)
-    job = Job(job.job_id, job.stem, job.model, job.source, job.spec, submitted_at=utc_now())
-    execution_input = {
+    return services.api.submit(
+        job.model, api_input, parameters, before_attempt=before_attempt, on_transient=on_transient
+    )
+
+
+def execution_input(job: Job, task: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The state machine's input (no URL, key or signature: see docs/design.md)."""
+    return {
         "job": job.to_dict(),
-        "task": {"task_id": task.task_id, "request_id": task.request_id},
+        "task": {"task_id": task["task_id"], "request_id": task.get("request_id")},
         "limits": {"max_attempts": settings.max_poll_attempts, "max_wait_seconds": settings.max_wait_seconds},
         "poll": {"status": "PENDING", "attempt": 0, "wait_seconds": settings.poll_schedule[0], "elapsed_seconds": 0},
     }
-    try:
-        execution = services.sfn.start_execution(
-            stateMachineArn=settings.state_machine_arn,
-            name=job.execution_name,
-            input=json.dumps(execution_input, ensure_ascii=False),
-        )
-        execution_arn = execution["executionArn"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
-            raise
-        logger.info("execution %s already exists: duplicate event", job.execution_name)
-        execution_arn = None
-    logger.info("job %s submitted as task %s", job.job_id, task.task_id)
-    return {"outcome": "SUBMITTED", "task_id": task.task_id, "execution_arn": execution_arn}
 
 
-def _check_background(source: ObjectRef, size: int, services: Services) -> None:
+def _check_background(source: ObjectRef, size: int, job_id: str, services: Services) -> None:
+    """Refuse what cannot become a background; write the normalised copy of what needs one.
+
+    The copy goes to ``<NORMALISED_PREFIX><job_id>.<png|jpg>`` in the output bucket, outside the input
+    prefix, so it never starts a job; its key is deterministic, so `_background_for` finds it at submit
+    time and a retried check rewrites the same object.
+    """
+    settings, store = services.settings, services.store
+    head = store.read(source.bucket, source.key, max_bytes=images.HEAD_BYTES, version_id=source.version_id)
+    info = images.sniff(head)
+    images.check_background(info, size, settings.max_input_bytes)
+    images.check_complete(
+        info, store.read_tail(source.bucket, source.key, nbytes=images.TAIL_BYTES, version_id=source.version_id)
+    )
+    reasons = images.normalisation_reasons(info)
+    if not reasons:
+        return
+    data = store.read(source.bucket, source.key, max_bytes=settings.max_input_bytes, version_id=source.version_id)
+    copy = normalise.normalise(data, keep_format=info.format)
+    store.put_bytes(
+        settings.output_bucket, _normalised_key(settings, job_id, info), copy.body, content_type=copy.content_type
+    )
+    logger.info("normalised the background of job %s (%s) to %dx%d", job_id, ",".join(reasons), copy.width, copy.height)
+
+
+def _background_for(job: Job, services: Services) -> ObjectRef:
+    """The object the API is given: the upload, or the normalised copy `_check_background` wrote."""
+    source = job.source
     head = services.store.read(source.bucket, source.key, max_bytes=images.HEAD_BYTES, version_id=source.version_id)
-    images.check_background(images.sniff(head), size, services.settings.max_input_bytes)
+    info = images.sniff(head)
+    if not images.normalisation_reasons(info):
+        return source
+    return ObjectRef(services.settings.output_bucket, _normalised_key(services.settings, job.job_id, info))
+
+
+def _normalised_key(settings: Settings, job_id: str, info: images.ImageInfo) -> str:
+    return f"{settings.normalised_prefix}{job_id}.{'png' if info.format == 'PNG' else 'jpg'}"
 
 
 def _check_logo(bucket: str, key: str, services: Services) -> None:

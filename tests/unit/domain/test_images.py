@@ -52,9 +52,10 @@ def test_bad_files_get_specific_codes(data: bytes, code: str) -> None:
 @pytest.mark.parametrize(
     ("size", "nbytes", "code"),
     [
-        ((3841, 100), 10, "ImageDimensionsTooLarge"),
-        ((2161, 2161), 10, "ImageDimensionsTooLarge"),
+        ((8001, 8000), 10, "ImageTooManyPixels"),
+        ((20000, 20000), 10, "ImageTooManyPixels"),
         ((16, 16), 10, "ImageTooSmall"),
+        ((5000, 63), 10, "ImageTooSmall"),
         ((800, 600), 51 * 1024 * 1024, "ImageTooLarge"),
     ],
 )

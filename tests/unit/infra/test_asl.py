@@ -140,7 +140,9 @@ def test_every_next_exists_and_every_state_is_reachable(asl: dict[str, Any]) -> 
 def test_every_placeholder_has_a_definition_substitution(asl_text: str, resources: dict[str, Any]) -> None:
     used = set(PLACEHOLDER.findall(asl_text))
     declared = set(resources["PosterStateMachine"]["Properties"]["DefinitionSubstitutions"])
-    assert used == declared == {"PollFunctionArn", "FinalizeFunctionArn", "RecordFailureFunctionArn"}
+    assert (
+        used == declared == {"PollFunctionArn", "FinalizeFunctionArn", "RecordFailureFunctionArn", "SlotsFunctionArn"}
+    )
 
 
 def test_placeholders_only_appear_as_function_names(asl: dict[str, Any]) -> None:
@@ -149,7 +151,7 @@ def test_placeholders_only_appear_as_function_names(asl: dict[str, Any]) -> None
         assert PLACEHOLDER.fullmatch(task["Parameters"]["FunctionName"])
 
 
-@pytest.mark.parametrize("task_name", ["PollTask", "FinalizeJob", "RecordFailure"])
+@pytest.mark.parametrize("task_name", ["PollTask", "FinalizeJob", "RecordFailure", "ReleaseSlot"])
 def test_task_retries_transient_errors_with_full_jitter(asl: dict[str, Any], task_name: str) -> None:
     task = asl["States"][task_name]
     retriers = task["Retry"]
@@ -163,17 +165,20 @@ def test_task_retries_transient_errors_with_full_jitter(asl: dict[str, Any], tas
         assert retrier["MaxDelaySeconds"] >= retrier["IntervalSeconds"]
 
 
-@pytest.mark.parametrize(("task_name", "stage"), [("PollTask", "poll"), ("FinalizeJob", "finalize")])
+@pytest.mark.parametrize(
+    ("task_name", "stage", "then"), [("PollTask", "poll", "ReleaseSlot"), ("FinalizeJob", "finalize", "RecordFailure")]
+)
 def test_task_errors_are_caught_into_a_stage_then_record_failure(
-    asl: dict[str, Any], task_name: str, stage: str
+    asl: dict[str, Any], task_name: str, stage: str, then: str
 ) -> None:
     # GIVEN the task's Catch
     (catcher,) = asl["States"][task_name]["Catch"]
     assert catcher["ErrorEquals"] == ["States.ALL"]
     assert catcher["ResultPath"] == "$.error"
-    # THEN it goes to a Pass state that sets $.failed_stage and then to RecordFailure
+    # THEN it goes to a Pass state that sets $.failed_stage and then to RecordFailure (via ReleaseSlot when the
+    # provider slot is still held: Finalize runs after the release)
     pass_state = asl["States"][catcher["Next"]]
-    assert pass_state == {"Type": "Pass", "Result": stage, "ResultPath": "$.failed_stage", "Next": "RecordFailure"}
+    assert pass_state == {"Type": "Pass", "Result": stage, "ResultPath": "$.failed_stage", "Next": then}
 
 
 def test_record_failure_gets_the_whole_state_and_ends_failed(asl: dict[str, Any]) -> None:
@@ -212,7 +217,7 @@ def test_choice_exits_set_their_failure_stage(asl: dict[str, Any], stage_state: 
         "Type": "Pass",
         "Result": stage,
         "ResultPath": "$.failed_stage",
-        "Next": "RecordFailure",
+        "Next": "ReleaseSlot",
     }
 
 
@@ -225,7 +230,7 @@ def test_choice_exits_set_their_failure_stage(asl: dict[str, Any], stage_state: 
         (_state("PENDING"), "WaitForTask"),
         (_state("RUNNING"), "WaitForTask"),
         (_state("SUSPENDED"), "WaitForTask"),
-        (_state("SUCCEEDED"), "FinalizeJob"),
+        (_state("SUCCEEDED"), "ReleaseSlot"),
         (_state("FAILED"), "TaskDidNotSucceed"),
         (_state("CANCELED"), "TaskDidNotSucceed"),
         (_state("UNKNOWN"), "TaskDidNotSucceed"),
@@ -238,7 +243,7 @@ def test_choice_exits_set_their_failure_stage(asl: dict[str, Any], stage_state: 
         (_state("RUNNING", elapsed=3599.9), "WaitForTask"),
         (_state("RUNNING", attempt=2, max_attempts=2, max_wait_seconds=3600), "TimedOut"),
         # a terminal answer on the last attempt still counts
-        (_state("SUCCEEDED", attempt=720), "FinalizeJob"),
+        (_state("SUCCEEDED", attempt=720), "ReleaseSlot"),
         (_state("FAILED", elapsed=9999), "TaskDidNotSucceed"),
         # missing limits are guarded (no States.Runtime): keep polling, Poll's own cap still applies
         ({**_state("RUNNING"), "limits": {}}, "WaitForTask"),
@@ -251,11 +256,34 @@ def test_check_status_routes_each_poll_result(asl: dict[str, Any], data: dict[st
 
 
 def test_failed_canceled_unknown_and_timeouts_all_end_in_record_failure(asl: dict[str, Any]) -> None:
-    for status in ("FAILED", "CANCELED", "UNKNOWN"):
-        target = _choose(asl["States"]["CheckStatus"], _state(status))
-        assert asl["States"][target]["Next"] == "RecordFailure"
-    timed_out = _choose(asl["States"]["CheckStatus"], _state("RUNNING", attempt=10_000))
-    assert asl["States"][timed_out]["Next"] == "RecordFailure"
+    states = asl["States"]
+    for state in [*(_state(s) for s in ("FAILED", "CANCELED", "UNKNOWN")), _state("RUNNING", attempt=10_000)]:
+        stage_state = states[_choose(states["CheckStatus"], state)]
+        assert stage_state["Next"] == "ReleaseSlot"
+        state["failed_stage"] = stage_state["Result"]
+        assert _choose(states[states["ReleaseSlot"]["Next"]], state) == "RecordFailure"
+
+
+def test_release_slot_runs_once_before_finalize_or_record_failure(asl: dict[str, Any]) -> None:
+    # GIVEN the ReleaseSlot step
+    states = asl["States"]
+    release = states["ReleaseSlot"]
+    # THEN it hands the job id to the Slots function, keeps the state, and never fails the job
+    assert release["Parameters"]["Payload"] == {"action": "release", "job_id.$": "$.job.job_id"}
+    assert release["ResultPath"] is None
+    (catcher,) = release["Catch"]
+    assert catcher["ErrorEquals"] == ["States.ALL"] and catcher["Next"] == release["Next"] == "AfterRelease"
+    assert catcher["ResultPath"] == "$.release_error"
+    # AND a succeeded task goes on to Finalize, a failed one to RecordFailure
+    assert _choose(states["AfterRelease"], _state("SUCCEEDED")) == "FinalizeJob"
+    assert _choose(states["AfterRelease"], {**_state("FAILED"), "failed_stage": "task"}) == "RecordFailure"
+    # AND Finalize's own failure goes to RecordFailure directly (the slot is already free)
+    assert states[states["FinalizeJob"]["Catch"][0]["Next"]]["Next"] == "RecordFailure"
+
+
+def test_finalize_crash_is_retried_because_its_keys_are_deterministic(asl: dict[str, Any]) -> None:
+    covered = {e for r in asl["States"]["FinalizeJob"]["Retry"] for e in r["ErrorEquals"]}
+    assert {"Sandbox.Timedout", "Lambda.Unknown", "Runtime.ExitError"} <= covered
 
 
 def test_every_comparison_in_check_status_is_guarded_by_is_present(asl: dict[str, Any]) -> None:

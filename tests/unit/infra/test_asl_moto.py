@@ -30,7 +30,9 @@ FUNCTIONS = {
     "PollFunctionArn": "poster-poll",
     "FinalizeFunctionArn": "poster-finalize",
     "RecordFailureFunctionArn": "poster-record-failure",
+    "SlotsFunctionArn": "poster-slots",
 }
+RELEASE = {"action": "release", "job_id": "abc"}
 Answer = dict[str, Any] | Exception
 
 
@@ -162,9 +164,10 @@ def test_pending_running_then_succeeded_finalizes(lambdas: ScriptedLambdas, stat
     ]
     # WHEN the execution runs
     result = _run(state_machine_arn, _execution_input())
-    # THEN it polled three times, finalized once and succeeded with the result at $.finalize
+    # THEN it polled three times, released its slot, finalized once and succeeded with the result at $.finalize
     assert result["status"] == "SUCCEEDED"
-    assert lambdas.names() == ["poster-poll"] * 3 + ["poster-finalize"]
+    assert lambdas.names() == ["poster-poll"] * 3 + ["poster-slots", "poster-finalize"]
+    assert lambdas.calls[3][1] == RELEASE
     assert [p["attempt"] for n, p in lambdas.calls if n == "poster-poll"] == [0, 1, 2]
     assert lambdas.calls[0][1] == {"task_id": "task-1", "attempt": 0, "submitted_at": "2026-11-24T09:00:00.000Z"}
     finalize_input = lambdas.calls[-1][1]
@@ -182,7 +185,7 @@ def test_task_that_did_not_succeed_is_recorded_as_stage_task(
     lambdas.answers["poster-poll"] = [_poll(status, 1, code="InternalError", message="boom")]
     result = _run(state_machine_arn, _execution_input())
     assert result["status"] == "FAILED"
-    assert lambdas.names() == ["poster-poll", "poster-record-failure"]
+    assert lambdas.names() == ["poster-poll", "poster-slots", "poster-record-failure"]
     recorded = lambdas.calls[-1][1]
     assert recorded["failed_stage"] == "task"
     assert recorded["poll"]["code"] == "InternalError"
@@ -192,7 +195,7 @@ def test_attempt_cap_is_recorded_as_timeout(lambdas: ScriptedLambdas, state_mach
     lambdas.answers["poster-poll"] = [_poll("RUNNING", 1), _poll("RUNNING", 2)]
     result = _run(state_machine_arn, _execution_input(max_attempts=2))
     assert result["status"] == "FAILED"
-    assert lambdas.names() == ["poster-poll", "poster-poll", "poster-record-failure"]
+    assert lambdas.names() == ["poster-poll", "poster-poll", "poster-slots", "poster-record-failure"]
     assert lambdas.calls[-1][1]["failed_stage"] == "timeout"
 
 
@@ -203,7 +206,8 @@ def test_finalize_error_is_caught_and_recorded_as_stage_finalize(
     lambdas.answers["poster-finalize"] = [NoResultCopiedError("no result could be copied")]
     result = _run(state_machine_arn, _execution_input())
     assert result["status"] == "FAILED"
-    assert lambdas.names() == ["poster-poll", "poster-finalize", "poster-record-failure"]  # no retry
+    # no retry; the slot was released once, before Finalize
+    assert lambdas.names() == ["poster-poll", "poster-slots", "poster-finalize", "poster-record-failure"]
     recorded = lambdas.calls[-1][1]
     assert recorded["failed_stage"] == "finalize"
     assert recorded["error"]["Error"] == "NoResultCopiedError"
@@ -214,7 +218,7 @@ def test_transient_poll_error_is_retried(lambdas: ScriptedLambdas, state_machine
     lambdas.answers["poster-finalize"] = [{"outcome": "SUCCEEDED", "output_keys": [], "manifest_key": "m"}]
     result = _run(state_machine_arn, _execution_input())
     assert result["status"] == "SUCCEEDED"
-    assert lambdas.names() == ["poster-poll", "poster-poll", "poster-finalize"]
+    assert lambdas.names() == ["poster-poll", "poster-poll", "poster-slots", "poster-finalize"]
 
 
 def test_record_failure_failing_ends_the_execution_failed(lambdas: ScriptedLambdas, state_machine_arn: str) -> None:
@@ -222,4 +226,33 @@ def test_record_failure_failing_ends_the_execution_failed(lambdas: ScriptedLambd
     lambdas.answers["poster-record-failure"] = [ValueError("bucket gone")]
     result = _run(state_machine_arn, _execution_input())
     assert result["status"] == "FAILED"
-    assert lambdas.names() == ["poster-poll", "poster-record-failure"]
+    assert lambdas.names() == ["poster-poll", "poster-slots", "poster-record-failure"]
+
+
+def test_poll_failure_and_a_failing_release_still_reach_record_failure(
+    lambdas: ScriptedLambdas, state_machine_arn: str
+) -> None:
+    # GIVEN a poll that fails for good and a Slots function that fails too
+    lambdas.answers["poster-poll"] = [ValueError("bad answer")]
+    lambdas.answers["poster-slots"] = [ValueError("table gone")]
+    # WHEN the execution runs
+    result = _run(state_machine_arn, _execution_input())
+    # THEN the release was tried once (the lease expiry and the status-change clean-up are the backstop)
+    # AND the failure is still recorded as stage poll
+    assert result["status"] == "FAILED"
+    assert lambdas.names() == ["poster-poll", "poster-slots", "poster-record-failure"]
+    recorded = lambdas.calls[-1][1]
+    assert recorded["failed_stage"] == "poll"
+    assert recorded["release_error"]["Error"] == "ValueError"
+
+
+def test_finalize_crash_after_writing_is_retried(lambdas: ScriptedLambdas, state_machine_arn: str) -> None:
+    # GIVEN a Finalize that is killed by its timeout once, then completes
+    crash = type("Sandbox.Timedout", (Exception,), {})("Task timed out after 300.00 seconds")
+    lambdas.answers["poster-poll"] = [_poll("SUCCEEDED", 1)]
+    lambdas.answers["poster-finalize"] = [crash, {"outcome": "SUCCEEDED", "output_keys": [], "manifest_key": "m"}]
+    # WHEN the execution runs (the first retry waits at most 2 s: full jitter)
+    result = _run(state_machine_arn, _execution_input())
+    # THEN Finalize ran again and the job succeeded
+    assert result["status"] == "SUCCEEDED"
+    assert lambdas.names() == ["poster-poll", "poster-slots", "poster-finalize", "poster-finalize"]

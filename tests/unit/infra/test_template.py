@@ -14,6 +14,10 @@ FUNCTIONS = {
     "PollFunction": "poll",
     "FinalizeFunction": "finalize",
     "RecordFailureFunction": "record_failure",
+    "SlotsFunction": "slots",
+}
+STATE_MACHINE_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-poster"
 }
 DOCUMENTED_RESULT_HOSTS = [
     "dashscope-result-bj.oss-cn-beijing.aliyuncs.com",
@@ -41,7 +45,7 @@ STAR_RESOURCE_ACTIONS = {
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
 }
-ONLY_ON_SUBMIT = {"STATE_MACHINE_ARN"}
+ONLY_ON_SUBMIT: set[str] = set()  # STATE_MACHINE_ARN is built from the state machine's fixed name
 
 
 def _design_env_vars() -> list[str]:
@@ -333,8 +337,12 @@ def test_env_values_come_from_the_parameters(template: dict[str, Any]) -> None:
     assert env["INPUT_BUCKET"] == {"Ref": "InputBucket"}
     assert env["OUTPUT_BUCKET"] == {"Ref": "OutputBucket"}
     assert env["IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
-    submit_env = _function_env(template, "SubmitFunction")
-    assert submit_env["STATE_MACHINE_ARN"] == {"Ref": "PosterStateMachine"}
+    assert env["STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
+    assert env["SLOT_TABLE"] == {"Ref": "SlotTable"}
+    assert env["MODEL_MAX_IN_PROGRESS"] == {"Ref": "ModelMaxInProgress"}
+    assert env["MODEL_SUBMISSIONS_PER_SECOND"] == {"Ref": "ModelSubmissionsPerSecond"}
+    name = template["Resources"]["PosterStateMachine"]["Properties"]["Name"]
+    assert name == {"Fn::Sub": "${AWS::StackName}-poster"}
 
 
 # ------------------------------------------------------------------ IAM
@@ -376,13 +384,16 @@ def _templates(resources: dict[str, Any], logical_id: str) -> list[tuple[str, An
 
 def test_submit_permissions_are_scoped(resources: dict[str, Any]) -> None:
     allowed = _allowed(resources, "SubmitFunction")
-    assert allowed["s3:GetObject"] == [{"Fn::Sub": "${InputBucket.Arn}/*"}]
+    normalised = {"Fn::Sub": "${OutputBucket.Arn}/normalised/*"}  # re-encoded backgrounds, read back to presign
+    assert allowed["s3:GetObject"] == [{"Fn::Sub": "${InputBucket.Arn}/*"}, normalised]
     assert allowed["s3:GetObjectVersion"] == [{"Fn::Sub": "${InputBucket.Arn}/*"}]
-    assert allowed["s3:PutObject"] == [{"Fn::Sub": "${OutputBucket.Arn}/${FailurePrefix}*"}]
+    assert allowed["s3:PutObject"] == [{"Fn::Sub": "${OutputBucket.Arn}/${FailurePrefix}*"}, normalised]
     assert allowed["secretsmanager:GetSecretValue"] == [{"Ref": "ApiKeySecret"}]
     assert allowed["states:StartExecution"] == [{"Ref": "PosterStateMachine"}]
-    for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
-        assert allowed[action] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
+    assert allowed["dynamodb:GetItem"] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
+    for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+        assert allowed[action] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}, {"Fn::GetAtt": ["SlotTable", "Arn"]}]
+    assert allowed["dynamodb:Query"] == [{"Fn::GetAtt": ["SlotTable", "Arn"]}]
     assert ("EventBridgePutEventsPolicy", {"EventBusName": "default"}) in _templates(resources, "SubmitFunction")
 
 
@@ -421,6 +432,7 @@ def test_state_machine_definition_logging_tracing_and_invoke_policies(resources:
         "PollFunctionArn": {"Fn::GetAtt": ["PollFunction", "Arn"]},
         "FinalizeFunctionArn": {"Fn::GetAtt": ["FinalizeFunction", "Arn"]},
         "RecordFailureFunctionArn": {"Fn::GetAtt": ["RecordFailureFunction", "Arn"]},
+        "SlotsFunctionArn": {"Fn::GetAtt": ["SlotsFunction", "Arn"]},
     }
     assert props["Logging"]["Level"] == "ERROR"
     assert props["Logging"]["IncludeExecutionData"] is False
@@ -432,7 +444,7 @@ def test_state_machine_definition_logging_tracing_and_invoke_policies(resources:
         for kind, body in _templates(resources, "PosterStateMachine")
         if kind == "LambdaInvokePolicy"
     }
-    assert invoked == {"PollFunction", "FinalizeFunction", "RecordFailureFunction"}
+    assert invoked == {"PollFunction", "FinalizeFunction", "RecordFailureFunction", "SlotsFunction"}
 
 
 def test_idempotency_table_shape(resources: dict[str, Any]) -> None:
@@ -461,7 +473,8 @@ def test_alarms_watch_the_dlq_and_failed_or_timed_out_executions(resources: dict
         ("AWS/States", "ExecutionsTimedOut"),
     } <= watched
     for alarm in alarms:
-        assert alarm["Threshold"] == 0
+        if alarm["Namespace"] != "PosterPipeline":  # the quota alarms have their own thresholds
+            assert alarm["Threshold"] == 0
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
     dlq_alarm = next(a for a in alarms if a["Namespace"] == "AWS/SQS")
     assert dlq_alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["UploadDLQ", "QueueName"]}}]
@@ -478,3 +491,42 @@ def test_outputs_name_what_tests_and_users_look_up(template: dict[str, Any]) -> 
         "IdempotencyTableName",
         *(f"{name.removesuffix('Function')}FunctionName" for name in FUNCTIONS),
     } <= set(template["Outputs"])
+
+
+def test_slots_function_gets_status_changes_and_a_schedule(resources: dict[str, Any]) -> None:
+    # GIVEN the function that releases slots and dispatches parked jobs
+    events = resources["SlotsFunction"]["Properties"]["Events"]
+    # THEN it hears about executions that died, and runs on a schedule
+    pattern = events["ExecutionEnded"]["Properties"]["Pattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
+    assert pattern["detail"]["stateMachineArn"] == [STATE_MACHINE_ARN]
+    assert events["Sweep"]["Type"] == "Schedule"
+    allowed = _allowed(resources, "SlotsFunction")
+    assert allowed["states:StartExecution"] == [STATE_MACHINE_ARN]
+    assert allowed["dynamodb:Query"] == [{"Fn::GetAtt": ["SlotTable", "Arn"]}]
+
+
+def test_slot_table_and_quota_parameters(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    props = resources["SlotTable"]["Properties"]
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    params = template["Parameters"]
+    assert params["ModelMaxInProgress"]["Default"] == 1
+    assert params["ModelSubmissionsPerSecond"]["Default"] == 2
+
+
+def test_quota_alarms_watch_throttling_and_the_oldest_parked_job(resources: dict[str, Any]) -> None:
+    alarms = {
+        r["Properties"]["MetricName"]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    for metric in ("ProviderThrottled", "OldestParkedJobAge"):
+        assert alarms[metric]["Namespace"] == "PosterPipeline"
+        assert alarms[metric]["Dimensions"] == [{"Name": "service", "Value": "poster-pipeline"}]
+    assert alarms["OldestParkedJobAge"]["Threshold"] == {"Ref": "ParkedJobAgeAlarmSeconds"}

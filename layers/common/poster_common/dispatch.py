@@ -1,0 +1,196 @@
+"""Release-and-dispatch: hand free provider slots to the oldest parked jobs.
+
+``dispatch`` is the only place a task is submitted. It runs wherever a slot may have become free or a
+job may have arrived, and costs a couple of DynamoDB calls when there is nothing to do:
+
+- after Submit parked a batch of uploads (``functions/submit``);
+- when an execution gives its slot back (the state machine's ``ReleaseSlot`` step, via ``release``);
+- when an execution died without doing so (the Step Functions status-change event, via ``cleanup``);
+- from a schedule (``sweep``): leases that expired, dispatchers that crashed, and the age metric.
+
+One round: lease a slot (conditional put; none free → stop, a later release will come back here),
+claim the oldest parked job, take a rate token and submit (429/5xx retried with jittered backoff,
+each try with its own token), start the execution named after the job, give the lease to the job id
+for ``execution_lease_seconds`` and drop the parked item. No slot, no work: nothing ever waits in a
+loop for a slot, so a parked job costs nothing, whatever the backlog.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from poster_common.exceptions import PermanentError, TransientError
+from poster_common.models import Job
+from poster_common.notify import utc_now
+from poster_common.submit import execution_input, record_submit_failure, submit_task
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from poster_common.services import Services
+    from poster_common.slots import Parked
+
+logger = logging.getLogger(__name__)
+
+#: A dispatcher stops starting rounds when fewer seconds than this are left in its invocation.
+MIN_SECONDS_LEFT = 20.0
+MAX_ROUNDS_PER_CALL = 50
+TERMINAL_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+@dataclass
+class DispatchReport:
+    """What one ``dispatch`` call did (for logs and metrics)."""
+
+    started: int = 0
+    failed: int = 0
+    requeued: int = 0
+    throttled: int = 0
+    provider_errors: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "started": self.started,
+            "failed": self.failed,
+            "requeued": self.requeued,
+            "throttled": self.throttled,
+            "provider_errors": self.provider_errors,
+        }
+
+
+def dispatch(services: Services, remaining_seconds: Callable[[], float]) -> DispatchReport:
+    """Start parked jobs, oldest first, while slots are free (see the module docstring)."""
+    slots = services.slots
+    report = DispatchReport()
+    for _ in range(MAX_ROUNDS_PER_CALL):
+        if remaining_seconds() < MIN_SECONDS_LEFT:
+            logger.info("dispatch stops: too little time left (the sweep continues)")
+            break
+        token = f"dispatch-{uuid.uuid4().hex}"
+        slot = slots.acquire_slot(token, services.settings.dispatch_lease_seconds)
+        if slot is None:
+            break  # every slot is busy: whoever releases one dispatches next
+        parked = _claim_oldest(services, token)
+        if parked is None:
+            slots.release(token)
+            # Re-check after releasing: a job parked between our look and our release found no slot.
+            if any(p.claimable(time.time()) for p in slots.parked(limit=10)):
+                continue
+            break
+        if not slots.hand_over(slot, token, parked.job_id, services.settings.dispatch_lease_seconds):
+            logger.warning("slot %s changed hands while job %s was claimed", slot, parked.job_id)
+        _start(parked, token, services, remaining_seconds, report)
+    return report
+
+
+def release(job_id: str, services: Services, remaining_seconds: Callable[[], float]) -> dict[str, Any]:
+    """The job's task is over (or given up on): free its slot, then hand it to the oldest parked job."""
+    released = services.slots.release(job_id)
+    report = dispatch(services, remaining_seconds)
+    return {"released": released, **report.to_dict()}
+
+
+def cleanup(event: dict[str, Any], services: Services, remaining_seconds: Callable[[], float]) -> dict[str, Any]:
+    """A "Step Functions Execution Status Change" event: free the slot of an execution that died."""
+    detail = event.get("detail") or {}
+    name = str(detail.get("name") or str(detail.get("executionArn", "")).rsplit(":", 1)[-1])
+    status = str(detail.get("status", ""))
+    if status not in TERMINAL_STATUSES or not name.startswith("job-"):
+        return {"released": 0, "ignored": True}
+    released = services.slots.release(name.removeprefix("job-"))
+    if released:
+        logger.warning("execution %s ended %s holding a slot: released", name, status)
+    report = dispatch(services, remaining_seconds)
+    return {"released": released, **report.to_dict()}
+
+
+def sweep(services: Services, remaining_seconds: Callable[[], float]) -> dict[str, Any]:
+    """The scheduled safety net: dispatch (expired leases and claims count as free) and report the backlog."""
+    report = dispatch(services, remaining_seconds)
+    age = services.slots.oldest_parked_age()
+    return {"oldest_parked_age_seconds": age or 0.0, **report.to_dict()}
+
+
+def _throttled(error: TransientError) -> bool:
+    """A 429 (``Throttling``, ``Throttling.RateQuota``, ``Throttling.BurstRate``, ...)."""
+    return error.code.startswith("Throttling") or error.message.startswith("HTTP 429")
+
+
+def _claim_oldest(services: Services, token: str) -> Parked | None:
+    now = time.time()
+    for parked in services.slots.parked(limit=10):
+        if parked.claimable(now) and services.slots.claim(parked, token, services.settings.dispatch_lease_seconds):
+            return parked
+    return None
+
+
+def _start(
+    parked: Parked, token: str, services: Services, remaining_seconds: Callable[[], float], report: DispatchReport
+) -> None:
+    settings, slots = services.settings, services.slots
+    job = Job.from_dict(parked.job)
+    task = parked.task
+    if task is None:
+        deadline = time.time() + max(0.0, remaining_seconds() - MIN_SECONDS_LEFT / 2)
+
+        def take_token() -> None:
+            if not slots.take_rate_token(deadline):
+                raise TransientError("no submission token before the invocation's deadline", code="RateTokenTimeout")
+
+        def count(error: TransientError) -> None:
+            if _throttled(error):
+                report.throttled += 1
+            else:
+                report.provider_errors += 1
+
+        try:
+            submitted = submit_task(job, services, before_attempt=take_token, on_transient=count)
+        except PermanentError as exc:
+            record_submit_failure(job_id=job.job_id, stem=job.stem, source=job.source, error=exc, services=services)
+            slots.remove(parked)
+            slots.release(job.job_id)
+            report.failed += 1
+            return
+        except TransientError as exc:
+            slots.release(job.job_id)
+            # Throttling never costs the job: only 5xx / timeouts / connection errors count towards the cap.
+            attempts = parked.attempts + (0 if _throttled(exc) else 1)
+            if attempts >= settings.dispatch_max_rounds:
+                logger.error("job %s: provider still failing after %d rounds: %s", job.job_id, attempts, exc.code)
+                record_submit_failure(job_id=job.job_id, stem=job.stem, source=job.source, error=exc, services=services)
+                slots.remove(parked)
+                report.failed += 1
+            else:
+                logger.warning(
+                    "job %s: submit round %d failed (%s); back at the head of the queue", job.job_id, attempts, exc.code
+                )
+                slots.unclaim(parked, token, attempts=attempts)
+                report.requeued += 1
+            return
+        task = {"task_id": submitted.task_id, "request_id": submitted.request_id, "submitted_at": utc_now()}
+        slots.note_submitted(parked, token, task)
+    job = Job(job.job_id, job.stem, job.model, job.source, job.spec, submitted_at=str(task["submitted_at"]))
+    try:
+        services.sfn.start_execution(
+            stateMachineArn=settings.state_machine_arn,
+            name=job.execution_name,
+            input=json.dumps(execution_input(job, task, settings), ensure_ascii=False),
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            # The task runs at the provider: keep the slot (its dispatch lease runs out) and the claim;
+            # the sweep starts the execution with the recorded task, without submitting again.
+            logger.error("job %s: StartExecution failed (%s); the sweep will retry", job.job_id, type(exc).__name__)
+            raise
+        logger.info("execution %s already exists", job.execution_name)
+    slots.extend(job.job_id, settings.execution_lease_seconds)
+    slots.remove(parked)
+    report.started += 1
+    logger.info("job %s submitted as task %s", job.job_id, task["task_id"])

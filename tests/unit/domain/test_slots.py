@@ -1,0 +1,165 @@
+"""The quota gate (``poster_common.slots``) and release-and-dispatch (``poster_common.dispatch``) on moto's DynamoDB."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from poster_common import dispatch
+from poster_common.config import Settings
+from poster_common.slots import SlotTable
+from tests.conftest import load_event
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+TABLE = "slots"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def table(dynamodb: Any, clock: Clock, limit: int = 1, rate: float = 2.0) -> SlotTable:
+    return SlotTable(
+        dynamodb, TABLE, max_in_progress=limit, submissions_per_second=rate, clock=clock, sleep=clock.sleep
+    )
+
+
+def job(job_id: str) -> dict[str, Any]:
+    return {"job_id": job_id, "stem": job_id, "model": "wanx-ast", "source": {}, "spec": {}, "submitted_at": ""}
+
+
+def test_slots_are_leased_up_to_the_limit_and_released_by_their_holder(dynamodb: Any, clock: Clock) -> None:
+    # GIVEN a limit of 2
+    slots = table(dynamodb, clock, limit=2)
+    # WHEN three holders ask
+    first, second, third = (slots.acquire_slot(h, 60) for h in ("a", "b", "c"))
+    # THEN two get a slot and the third gets none (it does not wait)
+    assert {first, second} == {"0", "1"}
+    assert third is None
+    # AND a release by the holder frees exactly its slot; a second release is harmless
+    assert slots.release("a") == 1
+    assert slots.release("a") == 0
+    assert slots.acquire_slot("c", 60) == first
+
+
+def test_an_expired_lease_comes_back(dynamodb: Any, clock: Clock) -> None:
+    slots = table(dynamodb, clock)
+    assert slots.acquire_slot("crashed", 60) == "0"
+    assert slots.acquire_slot("next", 60) is None
+    clock.now += 61
+    assert slots.acquire_slot("next", 60) == "0"
+    assert slots.release("crashed") == 0  # the late release of the old holder cannot free the new lease
+    assert [lease.holder for lease in slots.leases()] == ["next"]
+
+
+def test_hand_over_and_extend_need_the_current_holder(dynamodb: Any, clock: Clock) -> None:
+    slots = table(dynamodb, clock)
+    slot = slots.acquire_slot("token", 60)
+    assert slot is not None
+    assert not slots.hand_over(slot, "someone-else", "job-1", 60)
+    assert slots.hand_over(slot, "token", "job-1", 60)
+    assert slots.extend("job-1", 3600) == 1
+    assert slots.leases()[0].expires_at == clock.now + 3600
+
+
+def test_rate_tokens_never_exceed_the_rate_in_any_window(dynamodb: Any, clock: Clock) -> None:
+    # GIVEN 2 submissions per second
+    slots = table(dynamodb, clock, rate=2.0)
+    taken = []
+    # WHEN six submissions each take a token
+    for _ in range(6):
+        assert slots.take_rate_token(deadline=clock.now + 60)
+        taken.append(clock.now)
+    # THEN no window of one second holds more than two of them
+    assert all(taken[i + 2] - taken[i] >= 1.0 for i in range(len(taken) - 2))
+    # AND a token that cannot come before the deadline is refused without sleeping past it
+    assert not slots.take_rate_token(deadline=clock.now + 0.1)
+
+
+def test_parked_jobs_are_a_fifo_without_duplicates(dynamodb: Any, clock: Clock) -> None:
+    slots = table(dynamodb, clock)
+    for name in ("a", "b", "c"):
+        assert slots.park(job(name))
+        clock.now += 0.01
+    assert not slots.park(job("b"))  # a duplicate event parks nothing
+    parked = slots.parked()
+    assert [p.job_id for p in parked] == ["a", "b", "c"]
+    # WHEN a dispatcher claims the oldest, another cannot, and an unclaimed job keeps its place
+    assert slots.claim(parked[0], "t1", 60)
+    assert not slots.claim(parked[0], "t2", 60)
+    slots.unclaim(parked[0], "t1", attempts=1)
+    again = slots.parked()
+    assert [p.job_id for p in again] == ["a", "b", "c"]
+    assert again[0].attempts == 1 and again[0].claimable(clock.now)
+    assert slots.oldest_parked_age() == pytest.approx(0.03)
+
+
+def _services(dynamodb: Any, clock: Clock, api: Any, sfn: Any) -> Any:
+    settings = Settings(state_machine_arn="arn:sm", max_in_progress=1)
+    return SimpleNamespace(settings=settings, slots=table(dynamodb, clock), api=api, sfn=sfn)
+
+
+def test_cleanup_releases_the_slot_of_an_execution_that_died(dynamodb: Any, clock: Clock) -> None:
+    # GIVEN a job holding the only slot, and nothing parked
+    services = _services(dynamodb, clock, api=None, sfn=None)
+    event = load_event("slots_eventbridge_execution_aborted.json")
+    job_id = event["detail"]["name"].removeprefix("job-")
+    slot = services.slots.acquire_slot("token", 60)
+    assert slot is not None
+    services.slots.hand_over(slot, "token", job_id, 3600)
+    # WHEN the status-change event arrives
+    result = dispatch.cleanup(event, services, lambda: 100.0)
+    # THEN the slot is free again
+    assert result["released"] == 1
+    assert services.slots.leases() == []
+
+
+def test_cleanup_ignores_executions_that_are_not_ours_or_not_dead(dynamodb: Any, clock: Clock) -> None:
+    services = _services(dynamodb, clock, api=None, sfn=None)
+    for detail in ({"name": "job-abc", "status": "RUNNING"}, {"name": "other", "status": "FAILED"}):
+        assert dispatch.cleanup({"detail": detail}, services, lambda: 100.0)["ignored"] is True
+
+
+def test_dispatch_without_a_free_slot_does_nothing(dynamodb: Any, clock: Clock) -> None:
+    services = _services(dynamodb, clock, api=None, sfn=None)
+    services.slots.acquire_slot("busy", 60)
+    services.slots.park(job("waiting"))
+    report = dispatch.dispatch(services, lambda: 100.0)
+    assert report.to_dict() == {"started": 0, "failed": 0, "requeued": 0, "throttled": 0, "provider_errors": 0}
+    assert [p.job_id for p in services.slots.parked()] == ["waiting"]
