@@ -19,7 +19,6 @@ Steps (all run; the exit status is non-zero if any failed):
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import re
@@ -31,8 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-# PyYAML ships without type stubs in this project: import it as a plain module.
-yaml: Any = importlib.import_module("yaml")
+from local_stack.cfn_yaml import load_template_file
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -43,31 +41,8 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 DUMMY_ACCOUNT = "123456789012"
 
 
-class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """SafeLoader that turns CloudFormation short tags into their long form."""
-
-
-def _construct_tag(loader: Any, suffix: str, node: Any) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
-    return loaded
+    return load_template_file(path)
 
 
 def substitutions_by_definition(template: dict[str, Any]) -> dict[Path, set[str]]:
