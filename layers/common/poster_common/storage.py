@@ -92,20 +92,14 @@ class S3ObjectStore:
 
     def read(self, bucket: str, key: str, *, max_bytes: int, version_id: str | None = None) -> bytes:
         """The first ``max_bytes`` of an object (a ranged GET: cheap even for large objects)."""
-        args: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes=0-{max_bytes - 1}"}
-        if version_id:
-            args["VersionId"] = version_id
-        try:
-            answer = self._s3.get_object(**args)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "InvalidRange":
-                return b""
-            raise _translate(exc, f"s3://{bucket}/{key}") from exc
-        return answer["Body"].read(max_bytes)
+        return self._ranged(bucket, key, f"bytes=0-{max_bytes - 1}", max_bytes, version_id)[:max_bytes]
 
     def read_tail(self, bucket: str, key: str, *, nbytes: int, version_id: str | None = None) -> bytes:
         """The last ``nbytes`` of an object (a suffix-range GET)."""
-        args: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes=-{nbytes}"}
+        return self._ranged(bucket, key, f"bytes=-{nbytes}", nbytes, version_id)[-nbytes:]
+
+    def _ranged(self, bucket: str, key: str, byte_range: str, limit: int, version_id: str | None) -> bytes:
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": byte_range}
         if version_id:
             args["VersionId"] = version_id
         try:
@@ -114,8 +108,8 @@ class S3ObjectStore:
             if exc.response.get("Error", {}).get("Code") == "InvalidRange":
                 return b""
             raise _translate(exc, f"s3://{bucket}/{key}") from exc
-        body: bytes = answer["Body"].read(nbytes)
-        return body[-nbytes:]
+        body: bytes = answer["Body"].read(limit)
+        return body
 
     def put_bytes(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
