@@ -10,7 +10,7 @@ Steps (all run; the exit status is non-zero if any failed):
 5. the template translated offline by aws-sam-translator (``tools/sam_translate.py``), then
    ``cfn-lint`` on the plain CloudFormation: catches circular dependencies nothing above sees;
 6. with ``--build``: ``tools/sam.sh build`` (no Docker; python3.12 from ``.venv/bin``).
-7. ``tools/checkov.sh`` (checkov in ``.venv-checkov``; skips justified in ``.checkov.yaml``).
+7. ``tools/checkov.sh`` (checkov in ``.venv-checkov``; each skip is justified beside its resource).
 
 ``--no-sam`` skips 4-6 (no ``.venv-sam`` needed). Run with the project's interpreter:
 ``.venv/bin/python tools/lint_infra.py [--no-sam] [--build]``.
