@@ -126,21 +126,33 @@ def small_copy(image: Image.Image, size: int = ANALYSIS_SIZE) -> tuple[Image.Ima
 
 
 def _box_pass(values: Array, radius: int, axis: int) -> Array:
-    """Mean over a window of ``2 * radius + 1`` along ``axis`` (edge-replicated), by cumulative sums."""
+    """Mean over a window of ``2 * radius + 1`` along ``axis`` (edge-replicated), by cumulative sums.
+
+    The padded copy is summed in place; ``(h, w, c)`` stacks are summed down their rows one row at a time
+    (the same sequential additions as ``cumsum``, but over whole contiguous rows).
+    """
     k = 2 * radius + 1
     n = values.shape[axis]
-    first = np.take(values, [0], axis=axis)
-    last = np.take(values, [n - 1], axis=axis)
-    head_shape = list(values.shape)
-    head_shape[axis] = radius + 1
-    tail_shape = list(values.shape)
-    tail_shape[axis] = radius
-    padded = np.concatenate([np.broadcast_to(first, head_shape), values, np.broadcast_to(last, tail_shape)], axis=axis)
-    c = padded.cumsum(axis=axis)
+    shape = list(values.shape)
+    shape[axis] = n + k
+    padded = np.empty(shape, dtype=np.float64)
     if axis == 0:
-        out: Array = (c[k:] - c[:-k]) / k
+        padded[: radius + 1] = values[:1]
+        padded[radius + 1 : radius + 1 + n] = values
+        padded[radius + 1 + n :] = values[n - 1 :]
+        if padded.ndim == 3:
+            for i in range(1, n + k):
+                np.add(padded[i], padded[i - 1], out=padded[i])
+        else:
+            np.cumsum(padded, axis=0, out=padded)
+        out: Array = padded[k:] - padded[:-k]
     else:
-        out = (c[:, k:] - c[:, :-k]) / k
+        padded[:, : radius + 1] = values[:, :1]
+        padded[:, radius + 1 : radius + 1 + n] = values
+        padded[:, radius + 1 + n :] = values[:, n - 1 :]
+        np.cumsum(padded, axis=1, out=padded)
+        out = padded[:, k:] - padded[:, :-k]
+    out /= k
     return out
 
 

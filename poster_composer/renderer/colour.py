@@ -30,6 +30,7 @@ def _linear(channel: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 # Per-channel linear-light contribution to luminance, one table per channel (8-bit values).
 _LUT = _linear(np.arange(256, dtype=np.float64))[:, None] * np.array([0.2126, 0.7152, 0.0722])
+_LUT_R, _LUT_G, _LUT_B = (np.ascontiguousarray(_LUT[:, i]) for i in range(3))
 
 
 def luminance_array(rgb: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
@@ -37,7 +38,7 @@ def luminance_array(rgb: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
     arr = np.asarray(rgb)
     if arr.dtype != np.uint8:
         arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
-    out: npt.NDArray[np.float64] = _LUT[arr[..., 0], 0] + _LUT[arr[..., 1], 1] + _LUT[arr[..., 2], 2]
+    out: npt.NDArray[np.float64] = _LUT_R.take(arr[..., 0]) + _LUT_G.take(arr[..., 1]) + _LUT_B.take(arr[..., 2])
     return out
 
 

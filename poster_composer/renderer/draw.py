@@ -83,4 +83,8 @@ def paint_line(image: Image.Image, mask: LineMask, colour: RGB) -> None:
     """Paint ``colour`` through a line's coverage mask."""
     if mask.ink is None:
         return
-    image.paste(colour, mask.box, Image.fromarray(mask.coverage, "L"))
+    # Only the ink box: the coverage is zero everywhere else in the crop, so the result is the same.
+    x0, y0, x1, y1 = mask.ink
+    ox, oy = mask.box[0], mask.box[1]
+    coverage = np.ascontiguousarray(mask.coverage[y0 - oy : y1 - oy, x0 - ox : x1 - ox])
+    image.paste(colour, mask.ink, Image.fromarray(coverage, "L"))

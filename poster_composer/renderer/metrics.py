@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from poster_composer.renderer.colour import contrast, luminance_array
+from poster_composer.renderer.colour import _LUT, _LUT_B, contrast, luminance_array
 from poster_composer.renderer.fonts import load_font
 
 if TYPE_CHECKING:
@@ -75,7 +75,15 @@ def dilate(mask: BoolArray, radius: int) -> BoolArray:
 
 
 def erode(mask: BoolArray, radius: int) -> BoolArray:
-    """Binary erosion by a square of side ``2 * radius + 1``."""
+    """Binary erosion by a square of side ``2 * radius + 1`` (pixels outside the array do not erode)."""
+    if radius == 1:  # the common case: a 3 × 3 square, as two in-place passes of neighbour ANDs
+        out = mask.copy()
+        out[1:] &= mask[:-1]
+        out[:-1] &= mask[1:]
+        rows = out.copy()
+        out[:, 1:] &= rows[:, :-1]
+        out[:, :-1] &= rows[:, 1:]
+        return out
     result: BoolArray = ~dilate(~mask, radius)
     return result
 
@@ -119,11 +127,30 @@ def glyph_core(mask: BoolArray, coverage: npt.NDArray[np.uint8]) -> BoolArray:
     """
     inked = coverage >= 230
     core = erode(mask, 1) & inked
-    if core.sum() < max(8, 0.05 * mask.sum()):
+    if np.count_nonzero(core) < max(8, 0.05 * np.count_nonzero(mask)):
         core = inked
-    if core.sum() < 1:
+    if not core.any():
         core = coverage >= coverage.max()
     return core
+
+
+# ``luminance_array`` split as (red + green) + blue: the same sums, from two gathers per pixel.
+_LUT_RG = (_LUT[:, 0][:, None] + _LUT[:, 1][None, :]).ravel()
+
+
+def _luminance_at(pixels: npt.NDArray[np.uint8], where: BoolArray) -> npt.NDArray[np.float64]:
+    """``luminance_array(pixels[where])`` for an ``(h, w, 3)`` uint8 crop, without copying whole pixels.
+
+    The red and green bytes of each pixel are read as one big-endian 16-bit index into a table of their
+    summed contributions, the blue byte into its own table; the result is bit-identical.
+    """
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[-1] != 3:
+        return luminance_array(pixels[where])
+    buf = np.ascontiguousarray(pixels).reshape(-1)
+    idx = np.flatnonzero(where)
+    red_green = np.ndarray((buf.size // 3,), dtype=">u2", buffer=buf, strides=(3,))
+    out: npt.NDArray[np.float64] = _LUT_RG.take(red_green.take(idx)) + _LUT_B.take(buf[2::3].take(idx))
+    return out
 
 
 def line_contrast(
@@ -154,10 +181,12 @@ def line_contrast(
     ring = dilate(glyphs, 1 + ring_width(size)) & ~dilate(glyphs | others, 1)
     if not ring.any():
         return 21.0
-    text_l = float(np.median(luminance_array(pixels[core])))
-    ring_l = luminance_array(pixels[ring])
-    light = text_l >= float(np.median(ring_l))
-    worst = float(np.percentile(ring_l, 95 if light else 5))
+    # The luminance arrays are temporaries: let median and percentile partition them in place (their
+    # results do not depend on the order of the values).
+    text_l = float(np.median(_luminance_at(pixels, core), overwrite_input=True))
+    ring_l = _luminance_at(pixels, ring)
+    light = text_l >= float(np.median(ring_l, overwrite_input=True))
+    worst = float(np.percentile(ring_l, 95 if light else 5, overwrite_input=True))
     return contrast(text_l, worst)
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from poster_composer.renderer.colour import (
     RGB,
@@ -35,8 +36,6 @@ from poster_composer.renderer.fonts import is_bold
 from poster_composer.renderer.metrics import expand, required_contrast, ring_width
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from poster_composer.renderer.layout import Layout, PlacedElement
 
 PanelKind = Literal["scrim", "panel", "chip"]
@@ -72,14 +71,28 @@ class Scheme:
     panels: tuple[PanelSpec, ...]
 
 
-def sample(image: Image.Image, box: IntBox) -> npt.NDArray[np.float64]:
-    """Up to ~40k pixels of ``image`` inside ``box`` as an ``(N, 3)`` float array (strided, not averaged)."""
+def _pixels(image: Image.Image, box: IntBox) -> npt.NDArray[np.uint8]:
+    """Up to ~40k pixels of ``image`` inside ``box`` as an ``(N, 3)`` uint8 array (strided, not averaged)."""
     w, h = box[2] - box[0], box[3] - box[1]
     if w <= 0 or h <= 0:
-        return np.zeros((1, 3))
+        return np.zeros((1, 3), dtype=np.uint8)
     step = max(1, int(np.sqrt(w * h / _SAMPLE)))
-    arr = np.asarray(image.crop(box))[::step, ::step, :3]
-    return arr.reshape(-1, 3).astype(np.float64)
+    if step == 1:
+        arr = np.asarray(image.crop(box))[..., :3]
+    else:
+        # The pixels at box[:2] + step * (i, j), picked by Pillow without copying the whole box: a nearest
+        # affine transform samples the source at ``c + step * (i + 0.5)``, so ``c = box[0] - step / 2``
+        # lands exactly on ``box[0] + step * i`` (the same pixels as ``crop(box)[::step, ::step]``).
+        size = (-(-w // step), -(-h // step))
+        data = (step, 0, box[0] - step / 2, 0, step, box[1] - step / 2)
+        arr = np.asarray(image.transform(size, Image.Transform.AFFINE, data, Image.Resampling.NEAREST))[..., :3]
+    out: npt.NDArray[np.uint8] = arr.reshape(-1, 3)
+    return out
+
+
+def sample(image: Image.Image, box: IntBox) -> npt.NDArray[np.float64]:
+    """Up to ~40k pixels of ``image`` inside ``box`` as an ``(N, 3)`` float array (strided, not averaged)."""
+    return _pixels(image, box).astype(np.float64)
 
 
 def _target(element: PlacedElement, face: str, level: int) -> tuple[float, float]:
@@ -126,18 +139,18 @@ def plan_scheme(image: Image.Image, given: SchemeInput) -> Scheme:
     layout = given.layout
     canvas = image.size
     texts = [i for i, e in enumerate(layout.elements) if e.role != "logo"]
-    samples = {i: sample(image, _ring_area(layout.elements[i], canvas)) for i in texts}
+    # Each element's luminance once (from the 8-bit pixels, as ``luminance_array`` rounds to them anyway).
+    lums = {i: luminance_array(_pixels(image, _ring_area(layout.elements[i], canvas))) for i in texts}
     if not texts:
         return Scheme(True, {}, _logo_chips(image, layout, given))
-    every = np.concatenate([samples[i] for i in texts])
-    lum = luminance_array(every)
+    lum = np.concatenate([lums[i] for i in texts])
     light = contrast(1.0, float(np.percentile(lum, 95))) >= 0.85 * contrast(0.0, float(np.percentile(lum, 5)))
     need_panel = given.underlay > 0 or given.level >= 2
     colours: dict[int, RGB] = {}
     for i in texts:
         element = layout.elements[i]
         design, required = _target(element, given.faces[i], given.level)
-        el_lum = luminance_array(samples[i])
+        el_lum = lums[i]
         worst = float(el_lum.max() if light else el_lum.min())
         worst = float(np.percentile(el_lum, 99.5 if light else 0.5)) if given.level == 0 else worst
         hue = given.accent if element.role == "title" else given.dominant
@@ -232,7 +245,7 @@ def _logo_chips(image: Image.Image, layout: Layout, given: SchemeInput) -> tuple
         ):
             continue
         box = _int(element.box)
-        bg = float(np.median(luminance_array(sample(image, box))))
+        bg = float(np.median(luminance_array(_pixels(image, box))))
         if contrast(bg, given.logo_luminance) >= 2.0:
             continue
         pad = max(2.0, min(layout.pad * 0.6, (box[3] - box[1]) * 0.2))
