@@ -17,6 +17,16 @@ then subtitle, then the logo, then title lines) and the search runs again; the d
 reported. The same happens when no candidate keeps ``Occ`` under ``OCC_LIMIT`` and below the ``Occ`` of
 the same boxes centred on the canvas: on a small canvas crowded by its subject, less text is better
 than text over the subject.
+
+The first title is never dropped.  When it alone cannot be placed that way, a relaxed search
+(``_fallback``) tries, in order: every title size down to the legible minimum (``MIN_SIZE``), more
+column widths (a third and a fifth of the usable width too), and free positions (a finer grid of
+horizontal and vertical positions, not only pinned to the margins or the centre line).  The best-scored
+relaxed candidate that meets the preferred ``Occ`` bounds wins; failing that, the one with the least
+saliency under the title, preferring one off faces, among those still below the centred position and
+under ``FALLBACK_OCC_LIMIT``.  Margins, overlap and contrast (``scheme``) are enforced as always.  Only
+if the title cannot fit inside the margins at the minimum size, or every fitting placement breaks those
+``Occ`` bounds (tiny canvases crowded by their subject), is it dropped too.
 """
 
 from __future__ import annotations
@@ -53,6 +63,11 @@ ALIGNS: tuple[Align, ...] = ("left", "centre", "right")
 Y_SLOTS = 11
 OCC_LIMIT = 0.33
 ATTEMPTS = 12
+FALLBACK_WIDTHS = (1.0, 0.68, 0.46, 0.33, NARROW)
+FALLBACK_X_SLOTS = 17
+FALLBACK_Y_SLOTS = 21
+FALLBACK_ATTEMPTS = 48
+FALLBACK_OCC_LIMIT = 0.345  # hard bound of the fallback (the preferred bound is ``OCC_LIMIT``)
 FACE_PENALTY = 2.0
 BROKEN_WORD_PENALTY = 0.6
 
@@ -134,6 +149,8 @@ class _Candidate:
     y: float
     scale: float
     wrap_width: float
+    face: bool = False  # the footprint touches a protected area (a face or the subject)
+    free: bool = False  # x is a free position (fallback search), not pinned to a margin or the centre
 
 
 def sizes_for(title: float, roles: Collection[str]) -> dict[str, int] | None:
@@ -262,14 +279,23 @@ def _positions(canvas: tuple[int, int], margin: float, fw: float, fh: float) -> 
     return [(align, xs[align], y) for align in ALIGNS for y in ys]
 
 
+def _free_positions(canvas: tuple[int, int], margin: float, fw: float, fh: float) -> list[tuple[Align, float, float]]:
+    """A finer grid of footprint positions for the fallback search (x not pinned)."""
+    w, h = canvas
+    x_span, y_span = w - 2 * margin - fw, h - 2 * margin - fh
+    xs = [margin + x_span * i / (FALLBACK_X_SLOTS - 1) for i in range(FALLBACK_X_SLOTS)]
+    ys = [margin + y_span * i / (FALLBACK_Y_SLOTS - 1) for i in range(FALLBACK_Y_SLOTS)]
+    return [(align, x, y) for align in ALIGNS for x in xs for y in ys]
+
+
 def margin_for(canvas: tuple[int, int]) -> float:
     """Outer margin in px: about 5 % of the short side (at least 2 px)."""
     return max(2.0, round(0.05 * min(canvas)))
 
 
 def _score_block(
-    analysis: Analysis, canvas: tuple[int, int], block: _Block, scale: float
-) -> list[tuple[float, float, Align, float, float]]:
+    analysis: Analysis, canvas: tuple[int, int], block: _Block, scale: float, *, free: bool = False
+) -> list[tuple[float, float, Align, float, float, bool]]:
     w, h = canvas
     margin = margin_for(canvas)
     fw, fh = block.width + 2 * block.pad, block.height + 2 * block.pad
@@ -282,7 +308,7 @@ def _score_block(
     base_penalty += BROKEN_WORD_PENALTY * sum(e.broken_words for e in block.elements)
     scored = []
     occ_centred = {a: _occ(analysis, _element_boxes(block, a, (w - fw) / 2, (h - fh) / 2)) for a in ALIGNS}
-    positions = _positions(canvas, margin, fw, fh)
+    positions = _free_positions(canvas, margin, fw, fh) if free else _positions(canvas, margin, fw, fh)
     # All SAT look-ups of this block at once: element boxes, then each footprint.
     boxes = np.array([_element_boxes(block, align, x, y) for align, x, y in positions]) * analysis.scale
     saliency = analysis.saliency_sat.means(boxes).tolist()
@@ -297,7 +323,7 @@ def _score_block(
         score = occ + 0.5 * max(per_element) + 0.5 * edges + base_penalty + worse_than_centre
         score += FACE_PENALTY if face > 0.0 else 0.0
         score += 0.03 * (1 - abs(2 * centre_y - 1)) + (0.04 if align == "centre" and w > 1.6 * h else 0.0)
-        scored.append((score, occ, align, x, y))
+        scored.append((score, occ, align, x, y, face > 0.0))
     return scored
 
 
@@ -307,17 +333,22 @@ def _candidates(
     kept: tuple[Paragraph, ...],
     pairing: Pairing,
     logo_aspect: float | None,
+    *,
+    relaxed: bool = False,
 ) -> list[_Candidate]:
+    """Scored candidates for the kept paragraphs; ``relaxed`` is the fallback search (see the module doc)."""
     w, h = canvas
     margin = margin_for(canvas)
     roles = {p.role for p in kept}
     base = min(0.095 * math.sqrt(w * h), 0.2 * min(w, h) if w < h else 0.3 * h)
     found: list[_Candidate] = []
     # Around a protected subject (a face) the free space may be a narrow strip: try a narrow column too.
-    widths = (*WIDTHS, NARROW) if analysis.protected((0, 0, w, h)) > 0 else WIDTHS
+    widths: tuple[float, ...] = (*WIDTHS, NARROW) if analysis.protected((0, 0, w, h)) > 0 else WIDTHS
+    if relaxed:
+        widths = FALLBACK_WIDTHS
     for fraction in widths:
         for scale in SCALES:
-            if found and scale < PREFERRED_MIN_SCALE:
+            if found and scale < PREFERRED_MIN_SCALE and not relaxed:
                 break
             sizes = sizes_for(base * scale, roles)
             if sizes is None:
@@ -329,8 +360,8 @@ def _candidates(
             block = _block(kept, pairing, sizes, wrap_width, logo_aspect)
             if block is None:
                 continue
-            for score, occ, align, x, y in _score_block(analysis, canvas, block, scale):
-                found.append(_Candidate(score, occ, block, kept, align, x, y, scale, wrap_width))
+            for score, occ, align, x, y, face in _score_block(analysis, canvas, block, scale, free=relaxed):
+                found.append(_Candidate(score, occ, block, kept, align, x, y, scale, wrap_width, face, relaxed))
     return found
 
 
@@ -396,13 +427,15 @@ def plan(
     Returns
     -------
     Layout | None
-        ``None`` when nothing at all fits (even the logo alone).
+        ``None`` when nothing at all fits: no paragraph and no logo, or the first title does not fit
+        inside the margins even at the minimum size.
     """
     kept = list(request.paragraphs)
     logo_aspect = request.logo_aspect
     dropped: list[Paragraph] = []
     logo_dropped = False
     order = _drop_order(request.paragraphs)
+    first_title = next((p for p in request.paragraphs if p.role == "title"), None)
     while True:
         candidates = _candidates(analysis, request.canvas, tuple(kept), request.pairing, logo_aspect)
         if candidates:
@@ -415,11 +448,26 @@ def plan(
         if not order:
             return None
         victim = order.pop(0)
+        if victim == first_title:
+            # Only the first title is left: never drop it for the preferred bounds, relax the search.
+            placed = _fallback(analysis, request, first_title, tuple(dropped), logo_dropped)
+            if placed is not None:
+                return placed
         if victim == "logo":
             logo_dropped, logo_aspect = logo_aspect is not None, None
         elif isinstance(victim, Paragraph):
             kept.remove(victim)
             dropped.append(victim)
+
+
+def _occ_centred(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> float:
+    """``Occ`` of the layout's element boxes moved, together, to the centre of the canvas."""
+    boxes = [e.box for e in layout.elements]
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    dx, dy = (canvas[0] - (x1 - x0)) / 2 - x0, (canvas[1] - (y1 - y0)) / 2 - y0
+    centred = [(b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy) for b in boxes]
+    return _occ(analysis, centred)
 
 
 def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> bool:
@@ -428,12 +476,42 @@ def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> 
     Its ``Occ`` must stay under ``OCC_LIMIT`` and below that of the same boxes centred on the canvas;
     otherwise the caller tries the next candidate, and then drops the lowest-priority text.
     """
-    boxes = [e.box for e in layout.elements]
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    dx, dy = (canvas[0] - (x1 - x0)) / 2 - x0, (canvas[1] - (y1 - y0)) / 2 - y0
-    centred = [(b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy) for b in boxes]
-    return layout.occ <= OCC_LIMIT and layout.occ < _occ(analysis, centred) - 0.001
+    return layout.occ <= OCC_LIMIT and layout.occ < _occ_centred(analysis, layout, canvas) - 0.001
+
+
+def _fallback(
+    analysis: Analysis,
+    request: LayoutRequest,
+    title: Paragraph,
+    dropped: tuple[Paragraph, ...],
+    logo_dropped: bool,
+) -> Layout | None:
+    """Place the first title alone when the preferred search failed (deterministic; see the module doc).
+
+    Returns ``None`` only if the title does not fit inside the margins even at the minimum size.
+    """
+    kept = (title,)
+    candidates = _candidates(analysis, request.canvas, kept, request.pairing, None, relaxed=True)
+    if not candidates:
+        return None
+    ranked = sorted(candidates, key=lambda c: (c.score, c.align, c.y, c.x, -c.scale, c.wrap_width))
+    for candidate in ranked[:ATTEMPTS]:
+        layout = realise(analysis, request, candidate, dropped, logo_dropped)
+        if layout is not None and _acceptable(analysis, layout, request.canvas):
+            return layout
+    # Last resort: the least saliency under the title, off faces if possible, within the hard Occ bounds.
+    by_occ = sorted(candidates, key=lambda c: (c.face, c.occ, c.score, c.align, c.y, c.x, -c.scale, c.wrap_width))
+    best: tuple[tuple[bool, float], Layout] | None = None
+    for candidate in by_occ[:FALLBACK_ATTEMPTS]:
+        layout = realise(analysis, request, candidate, dropped, logo_dropped)
+        if layout is None or layout.occ > FALLBACK_OCC_LIMIT:
+            continue
+        if layout.occ >= _occ_centred(analysis, layout, request.canvas) - 0.001:
+            continue
+        key = (analysis.protected(layout.footprint) > 0.0, layout.occ)
+        if best is None or key < best[0]:
+            best = (key, layout)
+    return best[1] if best is not None else None
 
 
 def _real_element(stacked: _Stacked, chain: tuple[str, ...]) -> tuple[list[SetLine], float, float]:
@@ -480,7 +558,13 @@ def realise(
     fw, fh = width + 2 * block.pad, y + 2 * block.pad
     if fw > w - 2 * margin or fh > h - 2 * margin:
         return None
-    x0 = {"left": margin, "centre": (w - fw) / 2, "right": w - margin - fw}[chosen.align]
+    if chosen.free:
+        # Keep the block's aligned edge (or centre) where the candidate put it, inside the margins.
+        ref_fw = block.width + 2 * block.pad
+        anchor = {"left": chosen.x, "centre": chosen.x + (ref_fw - fw) / 2, "right": chosen.x + ref_fw - fw}
+        x0 = min(max(anchor[chosen.align], margin), w - margin - fw)
+    else:
+        x0 = {"left": margin, "centre": (w - fw) / 2, "right": w - margin - fw}[chosen.align]
     centre_y = chosen.y + (block.height + 2 * block.pad) / 2
     y0 = min(max(centre_y - fh / 2, margin), h - margin - fh)
     x0, y0 = round(x0), round(y0)
