@@ -564,6 +564,10 @@ class LocalStack:
             if manifest is not None or failure is not None:
                 executions = [e for e in self.executions() if e.stem == stem]
                 if not any(e.status == "RUNNING" for e in executions):
+                    # Read again: RecordFailure may have written the record after the first read and
+                    # before the execution stopped (Finalize writes the manifest before it fails).
+                    manifest = self._read_json(manifest_key)
+                    failure = self._read_json(failure_key)
                     status = "FAILED" if failure is not None else _success_status(manifest, executions)
                     return Outcome(stem, status, manifest_key, failure_key, manifest, failure, executions)
             if time.monotonic() > deadline:
