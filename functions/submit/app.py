@@ -33,7 +33,7 @@ copy_config_to_registered_loggers(source_logger=logger, include={"poster_common"
 # A sidecar may arrive before its image: its message is tried this many times before it counts as orphaned.
 SIDECAR_TRIES = 3
 
-# A job's result is kept for 24 h, as long as the API keeps its task: duplicates inside that window are free.
+# A job's outcome (parked or failed) is remembered for 24 h: a duplicate event inside that window does nothing.
 idempotency_config = IdempotencyConfig(event_key_jmespath="job_id", expires_after_seconds=24 * 3600)
 
 
