@@ -2,7 +2,8 @@
 
 - the state machine's ``ReleaseSlot`` step: ``{"action": "release", "job_id": "…"}``;
 - EventBridge "Step Functions Execution Status Change" (FAILED / TIMED_OUT / ABORTED): ``cleanup``;
-- EventBridge schedule ("Scheduled Event"): ``sweep`` (and the oldest parked job's age as a metric).
+- EventBridge schedule ("Scheduled Event"): ``sweep`` (slots still held by ended executions, and the oldest
+  parked job's age as a metric).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="SlotsReclaimed", unit=MetricUnit.Count, value=result["released"])
     else:
         result = dispatch.sweep(deps, remaining)
+        metrics.add_metric(name="SlotsReclaimed", unit=MetricUnit.Count, value=result["reclaimed"])
         metrics.add_metric(
             name="OldestParkedJobAge", unit=MetricUnit.Seconds, value=result["oldest_parked_age_seconds"]
         )

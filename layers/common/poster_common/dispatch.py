@@ -6,13 +6,15 @@ job may have arrived, and costs a couple of DynamoDB calls when there is nothing
 - after Submit parked a batch of uploads (``functions/submit``);
 - when an execution gives its slot back (the state machine's ``ReleaseSlot`` step, via ``release``);
 - when an execution died without doing so (the Step Functions status-change event, via ``cleanup``);
-- from a schedule (``sweep``): leases that expired, dispatchers that crashed, and the age metric.
+- from a schedule (``sweep``): leases that expired or whose execution ended without releasing them,
+  dispatchers that crashed, and the age metric.
 
-One round: lease a slot (conditional put; none free → stop, a later release will come back here),
-claim the oldest parked job, take a rate token and submit (429/5xx retried with jittered backoff,
-each try with its own token), start the execution named after the job, give the lease to the job id
-for ``execution_lease_seconds`` and drop the parked item. No slot, no work: nothing ever waits in a
-loop for a slot, so a parked job costs nothing, whatever the backlog.
+One round: lease a slot (conditional put; none free → stop, a later release will come back here), or,
+on release, keep the finished job's lease; claim the oldest parked job and hand it the lease; take a rate
+token and submit (429/5xx retried with jittered backoff, each try with its own token), start the
+execution named after the job, extend its lease to ``execution_lease_seconds`` and drop the parked item.
+No slot, no work: nothing ever waits in a loop for a slot, so a parked job costs nothing, whatever the
+backlog.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -65,36 +67,48 @@ class DispatchReport:
         }
 
 
-def dispatch(services: Services, remaining_seconds: Callable[[], float]) -> DispatchReport:
+def dispatch(
+    services: Services, remaining_seconds: Callable[[], float], report: DispatchReport | None = None
+) -> DispatchReport:
     """Start parked jobs, oldest first, while slots are free (see the module docstring)."""
     slots = services.slots
-    report = DispatchReport()
+    report = report or DispatchReport()
     for _ in range(MAX_ROUNDS_PER_CALL):
         if remaining_seconds() < MIN_SECONDS_LEFT:
             logger.info("dispatch stops: too little time left (the sweep continues)")
             break
-        token = f"dispatch-{uuid.uuid4().hex}"
+        token = _token()
         slot = slots.acquire_slot(token, services.settings.dispatch_lease_seconds)
         if slot is None:
             break  # every slot is busy: whoever releases one dispatches next
-        parked = _claim_oldest(services, token)
-        if parked is None:
-            slots.release(token)
-            # Re-check after releasing: a job parked between our look and our release found no slot.
-            if any(p.claimable(time.time()) for p in slots.parked(limit=10)):
-                continue
+        if _fill(slot, token, services, remaining_seconds, report):
+            continue
+        slots.release(token)
+        # Re-check after releasing: a job parked between our look and our release found no slot.
+        if not any(p.claimable(time.time()) for p in slots.parked(limit=10)):
             break
-        if not slots.hand_over(slot, token, parked.job_id, services.settings.dispatch_lease_seconds):
-            logger.warning("slot %s changed hands while job %s was claimed", slot, parked.job_id)
-        _start(parked, token, services, remaining_seconds, report)
     return report
 
 
 def release(job_id: str, services: Services, remaining_seconds: Callable[[], float]) -> dict[str, Any]:
-    """The job's task is over (or given up on): free its slot, then hand it to the oldest parked job."""
-    released = services.slots.release(job_id)
-    report = dispatch(services, remaining_seconds)
+    """The job's task is over (or given up on): its slot goes straight to the oldest parked job, or is freed.
+
+    Handing the lease over in place (one conditional update) keeps the provider busy: no delete, no
+    re-acquire, no window in which another dispatcher could take the slot for a younger job.
+    """
+    report = DispatchReport()
+    released = _release(job_id, services, remaining_seconds, report)
+    dispatch(services, remaining_seconds, report)  # other free slots, and jobs parked meanwhile
     return {"released": released, **report.to_dict()}
+
+
+def _release(job_id: str, services: Services, remaining_seconds: Callable[[], float], report: DispatchReport) -> int:
+    """Hand each lease ``job_id`` holds to the oldest parked job, or free it; returns how many it held."""
+    held = [lease for lease in services.slots.leases() if lease.holder == job_id]
+    for lease in held:
+        if remaining_seconds() < MIN_SECONDS_LEFT or not _fill(lease.slot, job_id, services, remaining_seconds, report):
+            services.slots.release(job_id)
+    return len(held)
 
 
 def cleanup(event: dict[str, Any], services: Services, remaining_seconds: Callable[[], float]) -> dict[str, Any]:
@@ -104,23 +118,72 @@ def cleanup(event: dict[str, Any], services: Services, remaining_seconds: Callab
     status = str(detail.get("status", ""))
     if status not in TERMINAL_STATUSES or not name.startswith("job-"):
         return {"released": 0, "ignored": True}
-    released = services.slots.release(name.removeprefix("job-"))
-    if released:
+    result = release(name.removeprefix("job-"), services, remaining_seconds)
+    if result["released"]:
         logger.warning("execution %s ended %s holding a slot: released", name, status)
-    report = dispatch(services, remaining_seconds)
-    return {"released": released, **report.to_dict()}
+    return result
 
 
 def sweep(services: Services, remaining_seconds: Callable[[], float]) -> dict[str, Any]:
-    """The scheduled safety net: dispatch (expired leases and claims count as free) and report the backlog."""
-    report = dispatch(services, remaining_seconds)
+    """The scheduled safety net: free slots whose execution has ended, dispatch (expired leases and claims
+    count as free) and report the backlog."""
+    report = DispatchReport()
+    reclaimed = 0
+    for holder in _holders_of_ended_executions(services):
+        logger.warning("job %s's execution has ended but its slot was never released: releasing it", holder)
+        reclaimed += _release(holder, services, remaining_seconds, report)
+    dispatch(services, remaining_seconds, report)
     age = services.slots.oldest_parked_age()
-    return {"oldest_parked_age_seconds": age or 0.0, **report.to_dict()}
+    return {"reclaimed": reclaimed, "oldest_parked_age_seconds": age or 0.0, **report.to_dict()}
+
+
+def _holders_of_ended_executions(services: Services) -> list[str]:
+    """Jobs holding a live lease whose execution is no longer running (its ReleaseSlot failed for good).
+
+    One ``DescribeExecution`` per live lease, so at most ``MODEL_MAX_IN_PROGRESS`` calls a sweep. A job
+    whose execution does not exist yet is being started by a dispatcher: its lease stays.
+    """
+    ended = []
+    prefix = services.settings.state_machine_arn.replace(":stateMachine:", ":execution:", 1)
+    for lease in services.slots.live_leases():
+        if lease.holder.startswith("dispatch-"):
+            continue
+        try:
+            status = services.sfn.describe_execution(executionArn=f"{prefix}:job-{lease.holder}")["status"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
+                raise
+            continue
+        if status != "RUNNING":
+            ended.append(lease.holder)
+    return ended
 
 
 def _throttled(error: TransientError) -> bool:
     """A 429 (``Throttling``, ``Throttling.RateQuota``, ``Throttling.BurstRate``, ...)."""
     return error.code.startswith("Throttling") or error.message.startswith("HTTP 429")
+
+
+def _token() -> str:
+    return f"dispatch-{uuid.uuid4().hex}"
+
+
+def _fill(
+    slot: str, holder: str, services: Services, remaining_seconds: Callable[[], float], report: DispatchReport
+) -> bool:
+    """Give ``holder``'s lease on ``slot`` to the oldest parked job and start it; False when none is waiting
+    (or the lease is no longer ``holder``'s: then the job goes back to its place in the queue)."""
+    slots, lease_seconds = services.slots, services.settings.dispatch_lease_seconds
+    token = _token()
+    parked = _claim_oldest(services, token)
+    if parked is None:
+        return False
+    if not slots.hand_over(slot, holder, parked.job_id, lease_seconds):
+        logger.warning("slot %s is no longer held by %s: job %s goes back to the queue", slot, holder, parked.job_id)
+        slots.unclaim(parked, token, attempts=parked.attempts)
+        return False
+    _start(parked, token, services, remaining_seconds, report)
+    return True
 
 
 def _claim_oldest(services: Services, token: str) -> Parked | None:
@@ -176,7 +239,7 @@ def _start(
             return
         task = {"task_id": submitted.task_id, "request_id": submitted.request_id, "submitted_at": utc_now()}
         slots.note_submitted(parked, token, task)
-    job = Job(job.job_id, job.stem, job.model, job.source, job.spec, submitted_at=str(task["submitted_at"]))
+    job = replace(job, submitted_at=str(task["submitted_at"]))
     try:
         services.sfn.start_execution(
             stateMachineArn=settings.state_machine_arn,

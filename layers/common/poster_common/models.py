@@ -89,10 +89,16 @@ class Job:
     source: ObjectRef
     spec: JobSpec
     submitted_at: str = ""
+    normalised: ObjectRef | None = None  # the copy the API is given when the upload itself cannot be
 
     @property
     def execution_name(self) -> str:
         return f"job-{self.job_id}"
+
+    @property
+    def background(self) -> ObjectRef:
+        """The object the API is given: the normalised copy, or the upload itself."""
+        return self.normalised or self.source
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +108,7 @@ class Job:
             "source": asdict(self.source),
             "spec": self.spec.to_dict(),
             "submitted_at": self.submitted_at,
+            "normalised": asdict(self.normalised) if self.normalised else None,
         }
 
     @classmethod
@@ -113,6 +120,7 @@ class Job:
             source=ObjectRef(**data["source"]),
             spec=JobSpec.from_dict(data["spec"]),
             submitted_at=data.get("submitted_at", ""),
+            normalised=ObjectRef(**data["normalised"]) if data.get("normalised") else None,
         )
 
 

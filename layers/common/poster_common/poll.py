@@ -52,9 +52,13 @@ def poll_task(
     """
     started = clock()
     snapshot = api.query(task_id)
-    while not snapshot.status.terminal and clock() - started + hold_interval <= hold_seconds:
-        sleep(hold_interval)
+    queries = 1
+    # Queries start on a fixed cadence (not ``hold_interval`` after the last answer): the end of a task is
+    # seen half an interval after it happens on average, and the query rate stays at 1 / hold_interval.
+    while not snapshot.status.terminal and queries * hold_interval <= hold_seconds + 1e-9:
+        sleep(max(0.0, started + queries * hold_interval - clock()))
         snapshot = api.query(task_id)
+        queries += 1
     held = clock() - started
     return {
         "status": snapshot.status.value,

@@ -135,6 +135,11 @@ class SlotTable:
         items = self._query(SLOT)
         return [Lease(i["sk"]["S"], i.get("holder", {}).get("S", ""), float(i["expires_at"]["N"])) for i in items]
 
+    def live_leases(self) -> list[Lease]:
+        """The leases that have not expired."""
+        now = self._clock()
+        return [lease for lease in self.leases() if lease.expires_at >= now]
+
     def acquire_slot(self, holder: str, lease_seconds: float) -> str | None:
         """Take a free slot for ``holder``; None when every slot is leased (nothing waits here)."""
         for _ in range(3):  # lost races against other dispatchers: look again, a few times

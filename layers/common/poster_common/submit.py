@@ -92,10 +92,10 @@ def start_job(request: dict[str, Any], services: Services) -> dict[str, Any]:
         if request["problem"]:
             raise PermanentError(request["problem"]["message"], code=request["problem"]["code"])
         spec = jobspec.validate(jobspec.RawSpec(**request["raw_spec"]))
-        _check_background(source, request["size"], request["job_id"], services)
+        normalised = _check_background(source, request["size"], request["job_id"], services)
         if spec.logo_key:
             _check_logo(source.bucket, spec.logo_key, services)
-        job = Job(request["job_id"], request["stem"], settings.model, source, spec)
+        job = Job(request["job_id"], request["stem"], settings.model, source, spec, normalised=normalised)
     except PermanentError as exc:
         record_submit_failure(
             job_id=request["job_id"], stem=request["stem"], source=source, error=exc, services=services
@@ -151,7 +151,7 @@ def submit_task(
             job.source.bucket, spec.logo_key, expires=settings.presign_expires_seconds
         )
     # Presigned right before submitting: a Lambda role's credentials expire, and the URL with them.
-    background = _background_for(job, services)
+    background = job.background
     api_input["image_url"] = store.presign_get(
         background.bucket, background.key, version_id=background.version_id, expires=settings.presign_expires_seconds
     )
@@ -171,12 +171,11 @@ def execution_input(job: Job, task: dict[str, Any], settings: Settings) -> dict[
     }
 
 
-def _check_background(source: ObjectRef, size: int, job_id: str, services: Services) -> None:
-    """Refuse what cannot become a background; write the normalised copy of what needs one.
+def _check_background(source: ObjectRef, size: int, job_id: str, services: Services) -> ObjectRef | None:
+    """Refuse what cannot become a background; write the normalised copy of what needs one and return it.
 
     The copy goes to ``<NORMALISED_PREFIX><job_id>.<png|jpg>`` in the output bucket, outside the input
-    prefix, so it never starts a job; its key is deterministic, so `_background_for` finds it at submit
-    time and a retried check rewrites the same object.
+    prefix, so it never starts a job; its key is deterministic, so a retried check rewrites the same object.
     """
     settings, store = services.settings, services.store
     head = store.read(source.bucket, source.key, max_bytes=images.HEAD_BYTES, version_id=source.version_id)
@@ -187,23 +186,13 @@ def _check_background(source: ObjectRef, size: int, job_id: str, services: Servi
     )
     reasons = images.normalisation_reasons(info)
     if not reasons:
-        return
+        return None
     data = store.read(source.bucket, source.key, max_bytes=settings.max_input_bytes, version_id=source.version_id)
     copy = normalise.normalise(data, keep_format=info.format)
-    store.put_bytes(
-        settings.output_bucket, _normalised_key(settings, job_id, info), copy.body, content_type=copy.content_type
-    )
+    normalised = ObjectRef(settings.output_bucket, _normalised_key(settings, job_id, info))
+    store.put_bytes(normalised.bucket, normalised.key, copy.body, content_type=copy.content_type)
     logger.info("normalised the background of job %s (%s) to %dx%d", job_id, ",".join(reasons), copy.width, copy.height)
-
-
-def _background_for(job: Job, services: Services) -> ObjectRef:
-    """The object the API is given: the upload, or the normalised copy `_check_background` wrote."""
-    source = job.source
-    head = services.store.read(source.bucket, source.key, max_bytes=images.HEAD_BYTES, version_id=source.version_id)
-    info = images.sniff(head)
-    if not images.normalisation_reasons(info):
-        return source
-    return ObjectRef(services.settings.output_bucket, _normalised_key(services.settings, job.job_id, info))
+    return normalised
 
 
 def _normalised_key(settings: Settings, job_id: str, info: images.ImageInfo) -> str:

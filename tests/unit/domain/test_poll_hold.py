@@ -9,17 +9,6 @@ from poster_common.models import TaskSnapshot, TaskStatus
 from poster_common.poll import poll_task
 
 
-class Api:
-    def __init__(self, statuses: list[str]) -> None:
-        self.statuses = statuses
-        self.queries = 0
-
-    def query(self, task_id: str) -> TaskSnapshot:
-        status = self.statuses[min(self.queries, len(self.statuses) - 1)]
-        self.queries += 1
-        return TaskSnapshot(task_id=task_id, status=TaskStatus(status), request_id="r")
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -29,6 +18,20 @@ class Clock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+class Api:
+    def __init__(self, statuses: list[str], clock: Clock, round_trip: float = 0.0) -> None:
+        self.statuses = statuses
+        self.queries = 0
+        self.clock = clock
+        self.round_trip = round_trip
+
+    def query(self, task_id: str) -> TaskSnapshot:
+        status = self.statuses[min(self.queries, len(self.statuses) - 1)]
+        self.queries += 1
+        self.clock.now += self.round_trip
+        return TaskSnapshot(task_id=task_id, status=TaskStatus(status), request_id="r")
 
 
 def poll(api: Api, clock: Clock, hold: float) -> dict[str, Any]:
@@ -47,7 +50,8 @@ def poll(api: Api, clock: Clock, hold: float) -> dict[str, Any]:
 
 def test_a_task_that_ends_during_the_hold_is_answered_when_it_ends() -> None:
     # GIVEN a task that runs for three more queries
-    api, clock = Api(["RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"]), Clock()
+    clock = Clock()
+    api = Api(["RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"], clock)
     # WHEN Poll holds for up to 2 s
     result = poll(api, clock, hold=2.0)
     # THEN it answers SUCCEEDED after four queries, 0.3 s later
@@ -57,9 +61,22 @@ def test_a_task_that_ends_during_the_hold_is_answered_when_it_ends() -> None:
 
 
 def test_the_hold_is_bounded_and_zero_means_one_query() -> None:
-    api, clock = Api(["RUNNING"]), Clock()
+    clock = Clock()
+    api = Api(["RUNNING"], clock)
     assert poll(api, clock, hold=1.0)["status"] == "RUNNING"
     assert clock.now <= 1.0 and api.queries == 11
-    single = Api(["RUNNING"])
-    assert poll(single, Clock(), hold=0.0)["status"] == "RUNNING"
+    single_clock = Clock()
+    single = Api(["RUNNING"], single_clock)
+    assert poll(single, single_clock, hold=0.0)["status"] == "RUNNING"
     assert single.queries == 1
+
+
+def test_queries_keep_their_cadence_whatever_the_round_trip() -> None:
+    # GIVEN a provider that takes 30 ms to answer and a task that never ends
+    clock = Clock()
+    api = Api(["RUNNING"], clock, round_trip=0.03)
+    # WHEN Poll holds for 1 s
+    poll(api, clock, hold=1.0)
+    # THEN it queried every 0.1 s (not every 0.13 s): 11 queries, the last one started at 1.0 s
+    assert api.queries == 11
+    assert abs(clock.now - 1.03) < 1e-9

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from poster_common import dispatch
 from poster_common.config import Settings
+from poster_common.models import Job, JobSpec, ObjectRef, SubmittedTask
 from poster_common.slots import SlotTable
 from tests.conftest import load_event
 
@@ -162,4 +164,159 @@ def test_dispatch_without_a_free_slot_does_nothing(dynamodb: Any, clock: Clock) 
     services.slots.park(job("waiting"))
     report = dispatch.dispatch(services, lambda: 100.0)
     assert report.to_dict() == {"started": 0, "failed": 0, "requeued": 0, "throttled": 0, "provider_errors": 0}
+    assert [p.job_id for p in services.slots.parked()] == ["waiting"]
+
+
+class FakeApi:
+    """The provider: accepts every task and remembers what it was given."""
+
+    def __init__(self) -> None:
+        self.submitted: list[dict[str, Any]] = []
+
+    def submit(self, model: str, input_: dict[str, Any], parameters: dict[str, Any], **hooks: Any) -> SubmittedTask:
+        if hooks.get("before_attempt"):
+            hooks["before_attempt"]()
+        self.submitted.append(input_)
+        return SubmittedTask(task_id=f"task-{len(self.submitted)}", request_id=None)
+
+
+class FakeStore:
+    def presign_get(self, bucket: str, key: str, **_: Any) -> str:
+        return f"https://{bucket}.s3.example/{key}"
+
+
+class FakeSfn:
+    """Executions by name: ``start_execution`` makes one RUNNING; ``statuses`` can say otherwise."""
+
+    def __init__(self, statuses: dict[str, str] | None = None) -> None:
+        self.started: list[str] = []
+        self.statuses = statuses or {}
+
+    def start_execution(self, *, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
+        self.started.append(name)
+        return {"executionArn": f"{stateMachineArn}:{name}"}
+
+    def describe_execution(self, *, executionArn: str) -> dict[str, Any]:
+        name = executionArn.rsplit(":", 1)[-1]
+        if name in self.statuses:
+            return {"status": self.statuses[name]}
+        if name in self.started:
+            return {"status": "RUNNING"}
+        error = {"Error": {"Code": "ExecutionDoesNotExist", "Message": name}}
+        raise ClientError(error, "DescribeExecution")  # type: ignore[arg-type]
+
+
+def parked_job(job_id: str, normalised: ObjectRef | None = None) -> dict[str, Any]:
+    source = ObjectRef("in", f"incoming/{job_id}.jpg")
+    return Job(job_id, job_id, "wanx-ast", source, JobSpec(title=("T",)), normalised=normalised).to_dict()
+
+
+def _dispatching(dynamodb: Any, clock: Clock, sfn: FakeSfn | None = None) -> Any:
+    settings = Settings(
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:poster", max_in_progress=1
+    )
+    return SimpleNamespace(
+        settings=settings, slots=table(dynamodb, clock), api=FakeApi(), sfn=sfn or FakeSfn(), store=FakeStore()
+    )
+
+
+def running(services: Any, job_id: str) -> None:
+    """``job_id`` holds the only slot, as after its dispatch."""
+    slot = services.slots.acquire_slot("token", 60)
+    assert slot is not None
+    services.slots.hand_over(slot, "token", job_id, 3600)
+    services.sfn.started.append(f"job-{job_id}")
+
+
+def test_release_hands_the_slot_straight_to_the_oldest_parked_job(dynamodb: Any, clock: Clock) -> None:
+    # GIVEN a job holding the only slot and two jobs parked behind it
+    services = _dispatching(dynamodb, clock)
+    running(services, "finished")
+    services.slots.park(parked_job("older"))
+    clock.now += 1
+    services.slots.park(parked_job("younger"))
+    # WHEN the finished job releases its slot
+    result = dispatch.release("finished", services, lambda: 100.0)
+    # THEN the lease passes to the oldest job, which is submitted and started; the younger one waits
+    assert result["released"] == 1
+    assert result["started"] == 1
+    assert [(lease.slot, lease.holder) for lease in services.slots.leases()] == [("0", "older")]
+    assert services.sfn.started[-1] == "job-older"
+    assert len(services.api.submitted) == 1
+    assert [p.job_id for p in services.slots.parked()] == ["younger"]
+
+
+def test_release_with_nothing_parked_frees_the_slot(dynamodb: Any, clock: Clock) -> None:
+    # GIVEN a job holding the only slot and an empty queue
+    services = _dispatching(dynamodb, clock)
+    running(services, "finished")
+    # WHEN it releases its slot
+    result = dispatch.release("finished", services, lambda: 100.0)
+    # THEN the slot is free and nothing was submitted
+    assert result["released"] == 1
+    assert services.slots.leases() == []
+    assert services.api.submitted == []
+
+
+def test_a_second_release_changes_nothing(dynamodb: Any, clock: Clock) -> None:
+    # GIVEN a release that handed the slot to the next job
+    services = _dispatching(dynamodb, clock)
+    running(services, "finished")
+    services.slots.park(parked_job("next"))
+    dispatch.release("finished", services, lambda: 100.0)
+    services.slots.park(parked_job("later"))
+    # WHEN the finished job's release runs again (a retried ReleaseSlot step)
+    result = dispatch.release("finished", services, lambda: 100.0)
+    # THEN it holds nothing any more: the next job keeps the slot and the later one waits
+    assert result["released"] == 0
+    assert [lease.holder for lease in services.slots.leases()] == ["next"]
+    assert [p.job_id for p in services.slots.parked()] == ["later"]
+    assert len(services.api.submitted) == 1
+
+
+def test_the_api_gets_the_normalised_copy_when_there_is_one(dynamodb: Any, clock: Clock) -> None:
+    # GIVEN two parked jobs, one with a normalised background
+    services = _dispatching(dynamodb, clock)
+    services.slots.park(parked_job("plain"))
+    clock.now += 1
+    services.slots.park(parked_job("cmyk", normalised=ObjectRef("out", "normalised/cmyk.jpg")))
+    # WHEN both are dispatched, one after the other
+    dispatch.dispatch(services, lambda: 100.0)
+    dispatch.release("plain", services, lambda: 100.0)
+    # THEN the API was given the upload for one and the normalised copy for the other, without reading either
+    assert [s["image_url"] for s in services.api.submitted] == [
+        "https://in.s3.example/incoming/plain.jpg",
+        "https://out.s3.example/normalised/cmyk.jpg",
+    ]
+
+
+@pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"])
+def test_the_sweep_frees_a_slot_whose_execution_ended_without_releasing_it(
+    dynamodb: Any, clock: Clock, status: str
+) -> None:
+    # GIVEN a job holding the only slot although its execution has ended (its ReleaseSlot failed for good)
+    services = _dispatching(dynamodb, clock, FakeSfn({"job-stuck": status}))
+    running(services, "stuck")
+    services.slots.park(parked_job("waiting"))
+    # WHEN the sweep runs
+    result = dispatch.sweep(services, lambda: 100.0)
+    # THEN the slot goes to the waiting job
+    assert result["reclaimed"] == 1
+    assert [lease.holder for lease in services.slots.leases()] == ["waiting"]
+    assert services.sfn.started[-1] == "job-waiting"
+
+
+def test_the_sweep_leaves_running_and_starting_jobs_their_slots(dynamodb: Any, clock: Clock) -> None:
+    # GIVEN two slots: one held by a running execution, one by a job whose execution is not started yet
+    services = _dispatching(dynamodb, clock)
+    services.slots = table(dynamodb, clock, limit=2)
+    running(services, "busy")
+    slot = services.slots.acquire_slot("token-2", 60)
+    services.slots.hand_over(slot, "token-2", "starting", 300)
+    services.slots.park(parked_job("waiting"))
+    # WHEN the sweep runs
+    result = dispatch.sweep(services, lambda: 100.0)
+    # THEN both keep their slots and the waiting job keeps waiting
+    assert result["reclaimed"] == 0
+    assert sorted(lease.holder for lease in services.slots.leases()) == ["busy", "starting"]
     assert [p.job_id for p in services.slots.parked()] == ["waiting"]
