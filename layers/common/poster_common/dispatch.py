@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 from poster_common.exceptions import PermanentError, TransientError
 from poster_common.models import Job
 from poster_common.notify import utc_now
+from poster_common.record_failure import record_ended_execution
 from poster_common.submit import execution_input, record_submit_failure, submit_task
 
 if TYPE_CHECKING:
@@ -112,16 +113,21 @@ def _release(job_id: str, services: Services, remaining_seconds: Callable[[], fl
 
 
 def cleanup(event: dict[str, Any], services: Services, remaining_seconds: Callable[[], float]) -> dict[str, Any]:
-    """A "Step Functions Execution Status Change" event: free the slot of an execution that died."""
+    """A "Step Functions Execution Status Change" event: an execution died. Free its slot, and give its job
+    a failure record if the execution did not write one (``record_failure.record_ended_execution``)."""
     detail = event.get("detail") or {}
-    name = str(detail.get("name") or str(detail.get("executionArn", "")).rsplit(":", 1)[-1])
+    execution_arn = str(detail.get("executionArn", ""))
+    name = str(detail.get("name") or execution_arn.rsplit(":", 1)[-1])
     status = str(detail.get("status", ""))
     if status not in TERMINAL_STATUSES or not name.startswith("job-"):
         return {"released": 0, "ignored": True}
     result = release(name.removeprefix("job-"), services, remaining_seconds)
     if result["released"]:
         logger.warning("execution %s ended %s holding a slot: released", name, status)
-    return result
+    failure_key = record_ended_execution(execution_arn, services) if execution_arn else None
+    if failure_key:
+        logger.warning("execution %s ended %s without an outcome: failure record %s", name, status, failure_key)
+    return {**result, "failure_key": failure_key}
 
 
 def sweep(services: Services, remaining_seconds: Callable[[], float]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ class FailureRecord:
     """Machine-readable account of why a job produced no poster."""
 
     job_id: str | None
-    stage: str  # submit | task | poll | timeout | finalize
+    stage: str  # submit | task | poll | timeout | finalize | execution
     code: str
     message: str
     source: ObjectRef

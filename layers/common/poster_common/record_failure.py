@@ -18,6 +18,9 @@ MAX_MESSAGE_CHARS = 1000
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
 _STATUS_CODES = {"CANCELED": "TaskCanceled", "UNKNOWN": "TaskUnknown", "FAILED": "TaskFailed"}
 _TIMEOUT_ERRORS = {"States.Timeout", "Sandbox.Timedout", "Lambda.Timeout"}
+#: The ``Error`` of the state machine's own failure exit (``JobFailed``): RecordFailure has run.
+RECORDED_FAILURE = "PosterJobFailed"
+_EXECUTION_CODES = {"FAILED": "ExecutionFailed", "TIMED_OUT": "ExecutionTimedOut", "ABORTED": "ExecutionAborted"}
 
 
 def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -40,6 +43,45 @@ def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
         failure_code=code,
     )
     return {"failure_key": key, "code": code}
+
+
+def record_ended_execution(execution_arn: str, services: Services) -> str | None:
+    """The failure record of a job whose execution ended without writing one; returns its key (None: not needed).
+
+    That is an execution stopped by an operator (ABORTED), timed out, or FAILED other than through the state
+    machine's own failure exit (an error no ``Catch`` handles, or RecordFailure itself failing). A job aborted
+    in the moment between its manifest and its ``Succeed`` state would get both; nothing is lost either way.
+    """
+    execution = services.sfn.describe_execution(executionArn=execution_arn)
+    status, error = str(execution["status"]), execution.get("error")
+    if status not in _EXECUTION_CODES or (status == "FAILED" and error == RECORDED_FAILURE):
+        return None
+    state = json.loads(execution.get("input") or "{}")
+    if not isinstance(state, dict) or "job" not in state:
+        return None
+    settings, job, task = services.settings, Job.from_dict(state["job"]), state.get("task") or {}
+    code = _EXECUTION_CODES[status]
+    message = f"the job's execution ended {status}" + (f" ({sanitise(str(error))})" if error else "")
+    record = FailureRecord(
+        job.job_id,
+        "execution",
+        code,
+        message,
+        job.source,
+        task_id=task.get("task_id"),
+        request_id=task.get("request_id"),
+    )
+    key = failure_key(settings.failure_prefix, job.stem)
+    write_failure(services.store, settings.output_bucket, key, record)
+    publish_finished(
+        services.events,
+        settings.event_bus_name,
+        job_id=job.job_id,
+        source=job.source,
+        outcome="FAILED",
+        failure_code=code,
+    )
+    return key
 
 
 def describe(stage: str, state: dict[str, Any]) -> tuple[str, str]:

@@ -1,5 +1,7 @@
 """Leaked slots come back, on the local stack: an aborted execution and a ReleaseSlot that failed for good.
 
+An aborted job also gets its failure record: every accepted upload still ends with an outcome.
+
 One stack with the quota at 1 in progress. Its scheduled sweep is pushed out of the way (once an hour) so
 that each test sees exactly the mechanism it is about: the status-change clean-up for the aborted
 execution, and a sweep the test invokes itself for the succeeded job that kept its slot.
@@ -121,10 +123,14 @@ def test_an_aborted_execution_hands_its_slot_to_the_parked_job(stack: LocalStack
     _wait(lambda: _parked(stack) == ["leak-next"])
     # WHEN the slow job's execution is aborted (it never reaches ReleaseSlot)
     stack.client("stepfunctions").stop_execution(executionArn=slow_arn, cause="operator")
-    # THEN the status-change clean-up releases its slot to the parked job, which becomes a poster
+    # THEN the status-change clean-up hands its slot to the parked job, which becomes a poster,
     assert stack.wait_for_outcome("leak-next", timeout=60).succeeded
     assert _parked(stack) == []
     assert _wait(lambda: _leases(stack) == [])
+    # ... and gives the aborted job a failure record (nothing is lost, even to an operator's abort)
+    aborted = stack.wait_for_outcome("leak-slow", timeout=30)
+    assert aborted.failure is not None
+    assert (aborted.failure["stage"], aborted.failure["code"]) == ("execution", "ExecutionAborted")
 
 
 def test_a_slot_kept_by_a_succeeded_job_comes_back_at_the_sweep(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ from poster_common import dispatch
 from poster_common.config import Settings
 from poster_common.models import Job, JobSpec, ObjectRef, SubmittedTask
 from poster_common.slots import SlotTable
+from poster_common.storage import S3ObjectStore
 from tests.conftest import load_event
 
 if TYPE_CHECKING:
@@ -137,23 +139,8 @@ def _services(dynamodb: Any, clock: Clock, api: Any, sfn: Any) -> Any:
     return SimpleNamespace(settings=settings, slots=table(dynamodb, clock), api=api, sfn=sfn)
 
 
-def test_cleanup_releases_the_slot_of_an_execution_that_died(dynamodb: Any, clock: Clock) -> None:
-    # GIVEN a job holding the only slot, and nothing parked
-    services = _services(dynamodb, clock, api=None, sfn=None)
-    event = load_event("slots_eventbridge_execution_aborted.json")
-    job_id = event["detail"]["name"].removeprefix("job-")
-    slot = services.slots.acquire_slot("token", 60)
-    assert slot is not None
-    services.slots.hand_over(slot, "token", job_id, 3600)
-    # WHEN the status-change event arrives
-    result = dispatch.cleanup(event, services, lambda: 100.0)
-    # THEN the slot is free again
-    assert result["released"] == 1
-    assert services.slots.leases() == []
-
-
 def test_cleanup_ignores_executions_that_are_not_ours_or_not_dead(dynamodb: Any, clock: Clock) -> None:
-    services = _services(dynamodb, clock, api=None, sfn=None)
+    services = _services(dynamodb, clock, api=None, sfn=FakeSfn())
     for detail in ({"name": "job-abc", "status": "RUNNING"}, {"name": "other", "status": "FAILED"}):
         assert dispatch.cleanup({"detail": detail}, services, lambda: 100.0)["ignored"] is True
 
@@ -186,24 +173,26 @@ class FakeStore:
 
 
 class FakeSfn:
-    """Executions by name: ``start_execution`` makes one RUNNING; ``statuses`` can say otherwise."""
+    """Executions by name: ``start_execution`` makes one RUNNING; ``ended`` sets a status (and error)."""
 
-    def __init__(self, statuses: dict[str, str] | None = None) -> None:
+    def __init__(self, ended: dict[str, str] | None = None) -> None:
         self.started: list[str] = []
-        self.statuses = statuses or {}
+        self.inputs: dict[str, str] = {}
+        self.ended = ended or {}
+        self.errors: dict[str, str] = {}
 
     def start_execution(self, *, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
         self.started.append(name)
+        self.inputs[name] = input
         return {"executionArn": f"{stateMachineArn}:{name}"}
 
     def describe_execution(self, *, executionArn: str) -> dict[str, Any]:
         name = executionArn.rsplit(":", 1)[-1]
-        if name in self.statuses:
-            return {"status": self.statuses[name]}
-        if name in self.started:
-            return {"status": "RUNNING"}
-        error = {"Error": {"Code": "ExecutionDoesNotExist", "Message": name}}
-        raise ClientError(error, "DescribeExecution")  # type: ignore[arg-type]
+        if name not in self.started and name not in self.ended:
+            error = {"Error": {"Code": "ExecutionDoesNotExist", "Message": name}}
+            raise ClientError(error, "DescribeExecution")  # type: ignore[arg-type]
+        described = {"status": self.ended.get(name, "RUNNING"), "input": self.inputs.get(name, "{}")}
+        return described | ({"error": self.errors[name]} if name in self.errors else {})
 
 
 def parked_job(job_id: str, normalised: ObjectRef | None = None) -> dict[str, Any]:
@@ -320,3 +309,82 @@ def test_the_sweep_leaves_running_and_starting_jobs_their_slots(dynamodb: Any, c
     assert result["reclaimed"] == 0
     assert sorted(lease.holder for lease in services.slots.leases()) == ["busy", "starting"]
     assert [p.job_id for p in services.slots.parked()] == ["waiting"]
+
+
+@pytest.fixture
+def outputs(dynamodb: Any) -> Any:
+    """The output bucket and the default event bus (inside the same ``mock_aws``)."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="out")
+    return SimpleNamespace(s3=s3, events=boto3.client("events", region_name="us-east-1"))
+
+
+def _with_outputs(services: Any, outputs: Any) -> Any:
+    services.store = S3ObjectStore(outputs.s3)
+    services.events = outputs.events
+    services.settings = Settings(
+        state_machine_arn=services.settings.state_machine_arn, max_in_progress=1, output_bucket="out"
+    )
+    return services
+
+
+def _failure(outputs: Any, stem: str) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(outputs.s3.get_object(Bucket="out", Key=f"failed/{stem}.json")["Body"].read()))
+    except outputs.s3.exceptions.NoSuchKey:
+        return None
+
+
+def _status_change(services: Any, job_id: str, status: str) -> dict[str, Any]:
+    arn = services.settings.state_machine_arn.replace(":stateMachine:", ":execution:") + f":job-{job_id}"
+    event = load_event("slots_eventbridge_execution_aborted.json")
+    event["detail"] |= {"executionArn": arn, "name": f"job-{job_id}", "status": status}
+    return event
+
+
+def test_cleanup_hands_the_slot_of_an_aborted_execution_on_and_records_its_failure(
+    dynamodb: Any, clock: Clock, outputs: Any
+) -> None:
+    # GIVEN a running job holding the only slot and a job parked behind it
+    services = _with_outputs(_dispatching(dynamodb, clock), outputs)
+    services.slots.park(parked_job("aborted"))
+    dispatch.dispatch(services, lambda: 100.0)
+    clock.now += 1
+    services.slots.park(parked_job("next"))
+    # WHEN an operator aborts the running job's execution
+    services.sfn.ended["job-aborted"] = "ABORTED"
+    result = dispatch.cleanup(_status_change(services, "aborted", "ABORTED"), services, lambda: 100.0)
+    # THEN its slot goes to the parked job, and the aborted job gets a failure record
+    assert (result["released"], result["started"]) == (1, 1)
+    assert [lease.holder for lease in services.slots.leases()] == ["next"]
+    record = _failure(outputs, "aborted")
+    assert record is not None
+    assert (record["stage"], record["code"], record["task_id"]) == ("execution", "ExecutionAborted", "task-1")
+    assert result["failure_key"] == "failed/aborted.json"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "code"),
+    [
+        ("TIMED_OUT", "States.Timeout", "ExecutionTimedOut"),
+        ("FAILED", "FailureNotRecorded", "ExecutionFailed"),
+        ("FAILED", "States.Runtime", "ExecutionFailed"),
+        ("FAILED", "PosterJobFailed", None),
+    ],
+)
+def test_an_execution_that_died_without_a_failure_record_gets_one(
+    dynamodb: Any, clock: Clock, outputs: Any, status: str, error: str, code: str | None
+) -> None:
+    # GIVEN a job whose execution ended ``status`` with ``error``
+    services = _with_outputs(_dispatching(dynamodb, clock), outputs)
+    services.slots.park(parked_job("died"))
+    dispatch.dispatch(services, lambda: 100.0)
+    services.sfn.ended["job-died"] = status
+    services.sfn.errors["job-died"] = error
+    # WHEN the status-change event arrives
+    result = dispatch.cleanup(_status_change(services, "died", status), services, lambda: 100.0)
+    # THEN a failure record is written, unless the state machine's own failure exit wrote one already
+    record = _failure(outputs, "died")
+    assert (record or {}).get("code") == code
+    assert result["failure_key"] == ("failed/died.json" if code else None)
+    assert services.slots.leases() == []
