@@ -104,17 +104,22 @@ class Pairing:
         """Return the fallback chain of face keys for ``role`` (at ``size`` px, if given).
 
         Hairline faces are swapped for sturdier ones below ``SMALL_SIZE`` px, where their thin strokes
-        would not reach full coverage and so not their colour's contrast.
+        would not reach full coverage and so not their colour's contrast; the heaviest faces for lighter
+        ones below ``HEAVY_SIZE`` px, where their strokes merge (see FONTS.md).
         """
         chain: tuple[str, ...] = getattr(self, role)
         if size is not None and size < SMALL_SIZE:
             chain = tuple(SMALL_SUBSTITUTES.get(key, key) for key in chain)
+        if size is not None and size < HEAVY_SIZE:
+            chain = tuple(HEAVY_SUBSTITUTES.get(key, key) for key in chain)
         return chain
 
 
 _LATIN_FALLBACK = "NotoSans-Regular"
 SMALL_SIZE = 24
 SMALL_SUBSTITUTES: Mapping[str, str] = MappingProxyType({"NotoSerifSC-Regular": "NotoSansSC-Medium"})
+HEAVY_SIZE = 15
+HEAVY_SUBSTITUTES: Mapping[str, str] = MappingProxyType({"NotoSansSC-Black": "NotoSansSC-Bold"})
 
 PAIRINGS: tuple[Pairing, ...] = (
     Pairing(

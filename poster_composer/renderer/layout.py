@@ -12,21 +12,33 @@ and scores each by the mean saliency under the element boxes (``Occ``), the edge
 a small penalty for smaller type, a large one for a Latin word broken across lines, and a large one when
 the footprint (panel included) touches a face or the subject (``Analysis.protected``). Geometry in the
 search is scaled from measurements at a reference size (fast); ``realise`` then sets the chosen lines
-for real. If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text,
-then subtitle, then the logo, then title lines) and the search runs again; the dropped items are
-reported. The same happens when no candidate keeps ``Occ`` under ``OCC_LIMIT`` and below the ``Occ`` of
-the same boxes centred on the canvas: on a small canvas crowded by its subject, less text is better
-than text over the subject.
+for real, and rejects a line with no fully inked pixel (thin small type that never shows its colour).
+If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text, then
+subtitle, then the logo, then title lines) and the search runs again; the dropped items are reported.
+The same happens when no candidate keeps ``Occ`` under ``OCC_LIMIT`` and below the ``Occ`` of the same
+boxes centred on the canvas: on a small canvas crowded by its subject, less text is better than text
+over the subject.
+
+Minimum sizes are 14/12/11 px (title/subtitle/text, ``MIN_SIZE``) from a short side of ``SMALL_CANVAS``
+(256 px) up.  Below, they scale with the short side down to the legibility floor of the role's script
+(``LEGIBLE_SIZE``: 12/10/9 px for Latin, 12 px for CJK, a paragraph with any CJK character counting as
+CJK; never above ``MIN_SIZE``), raised where needed to stay strictly decreasing over the roles kept.
+The floors are the smallest sizes at which the pairings' faces still draw distinct characters as
+distinct rasters with their strokes apart (measured in ``tests/unit/composer/test_legibility.py``; see
+``FONTS.md``).  On such canvases the panel reserve around the block shrinks in the same proportion (not
+under 3 px, which still hold the contrast ring), the line limits grow in inverse proportion (the block
+must still fit), and the lines are measured at their own size rather than scaled, as hinting makes small
+type a few pixels wider or taller.
 
 The first title is never dropped.  When it alone cannot be placed that way, a relaxed search
-(``_fallback``) tries, in order: every title size down to the legible minimum (``MIN_SIZE``), more
-column widths (a third and a fifth of the usable width too), and free positions (a finer grid of
-horizontal and vertical positions, not only pinned to the margins or the centre line).  The best-scored
-relaxed candidate that meets the preferred ``Occ`` bounds wins; failing that, the one with the least
-saliency under the title, preferring one off faces, among those still below the centred position and
-under ``FALLBACK_OCC_LIMIT``.  Margins, overlap and contrast (``scheme``) are enforced as always.  Only
-if the title cannot fit inside the margins at the minimum size, or every fitting placement breaks those
-``Occ`` bounds (tiny canvases crowded by their subject), is it dropped too.
+(``_fallback``) tries, in order: every title size down to its minimum, more column widths (a third and a
+fifth of the usable width too), and free positions (a finer grid of horizontal and vertical positions,
+not only pinned to the margins or the centre line).  The best-scored relaxed candidate that meets the
+preferred ``Occ`` bounds wins; failing that, the one with the least saliency under the title, preferring
+one off faces, among those still below the centred position and under ``FALLBACK_OCC_LIMIT``.  Margins,
+overlap and contrast (``scheme``) are enforced as always.  Only if the title cannot fit inside the
+margins at its minimum size, or every fitting placement breaks those ``Occ`` bounds (tiny canvases
+crowded by their subject), is it dropped too.
 """
 
 from __future__ import annotations
@@ -37,7 +49,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from poster_composer.renderer.typeset import REF_SIZE, SetLine, line_metrics_ref, ref_width, set_line
+from poster_composer.renderer.typeset import (
+    REF_SIZE,
+    SetLine,
+    line_metrics_at,
+    line_metrics_ref,
+    reaches_full_ink,
+    set_line,
+)
 from poster_composer.renderer.wrap import Line, is_cjk, wrap
 
 if TYPE_CHECKING:
@@ -48,9 +67,17 @@ if TYPE_CHECKING:
     from poster_composer.renderer.fonts import Pairing, Role
 
 Align = Literal["left", "centre", "right"]
+Script = Literal["latin", "cjk"]
 Box = tuple[float, float, float, float]
 
 MIN_SIZE = {"title": 14, "subtitle": 12, "text": 11}
+# Legibility floors in px per script and role, measured on the pairings' faces (see FONTS.md and
+# tests/unit/composer/test_legibility.py); the minimums above scale down to them on small canvases.
+LEGIBLE_SIZE: dict[Script, dict[str, int]] = {
+    "latin": {"title": 12, "subtitle": 10, "text": 9},
+    "cjk": {"title": 12, "subtitle": 12, "text": 12},
+}
+SMALL_CANVAS = 256  # short side (px) below which the minimum sizes scale down
 PREFERRED_MIN_SCALE = 0.35
 RATIO = {"title": 1.0, "subtitle": 0.5, "text": 0.36}
 LEADING = {"title": 1.12, "subtitle": 1.22, "text": 1.38}
@@ -68,6 +95,7 @@ FALLBACK_X_SLOTS = 17
 FALLBACK_Y_SLOTS = 21
 FALLBACK_ATTEMPTS = 48
 FALLBACK_OCC_LIMIT = 0.345  # hard bound of the fallback (the preferred bound is ``OCC_LIMIT``)
+FALLBACK_OCC_SLACK = 0.02  # how far a candidate's estimated Occ may exceed it and still be set
 FACE_PENALTY = 2.0
 BROKEN_WORD_PENALTY = 0.6
 
@@ -153,24 +181,57 @@ class _Candidate:
     free: bool = False  # x is a free position (fallback search), not pinned to a margin or the centre
 
 
-def sizes_for(title: float, roles: Collection[str]) -> dict[str, int] | None:
+def _shrink(canvas: tuple[int, int]) -> float:
+    """1 from a short side of ``SMALL_CANVAS`` up, else the short side's fraction of it."""
+    return min(1.0, min(canvas) / SMALL_CANVAS)
+
+
+def script_of(text: str) -> Script:
+    """``"cjk"`` if any character of ``text`` is CJK (its floor is the larger), else ``"latin"``."""
+    return "cjk" if any(is_cjk(ch) for ch in text) else "latin"
+
+
+def min_sizes(canvas: tuple[int, int], paragraphs: Collection[Paragraph]) -> dict[str, int]:
+    """Minimum size per role for the kept paragraphs on ``canvas``, strictly decreasing over the roles kept.
+
+    ``MIN_SIZE`` from a short side of ``SMALL_CANVAS`` up; below, it scales with the short side, but not
+    under the legibility floor of the role's script (``LEGIBLE_SIZE``) nor over ``MIN_SIZE``.
+    """
+    shrink = _shrink(canvas)
+    minimum: dict[str, int] = {}
+    below = 0  # the minimum of the next lower-priority role kept
+    for role in ("text", "subtitle", "title"):
+        texts = [p.text for p in paragraphs if p.role == role]
+        floor = max((LEGIBLE_SIZE[script_of(t)][role] for t in texts), default=LEGIBLE_SIZE["latin"][role])
+        size = min(MIN_SIZE[role], max(floor, round(MIN_SIZE[role] * shrink)))
+        minimum[role] = max(size, below + 1)
+        if texts:
+            below = minimum[role]
+    return minimum
+
+
+def sizes_for(title: float, roles: Collection[str], minimum: dict[str, int] = MIN_SIZE) -> dict[str, int] | None:
     """Return strictly decreasing sizes from a title size, or ``None`` if below the minimums."""
     sizes: dict[str, int] = {}
     previous = math.inf
     for role in ("title", "subtitle", "text"):
-        size = max(round(title * RATIO[role]), MIN_SIZE[role])
+        size = max(round(title * RATIO[role]), minimum[role])
         if role in roles:
             size = min(size, int(previous) - 1 if previous != math.inf else size)
-            if size < MIN_SIZE[role]:
+            if size < minimum[role]:
                 return None
             previous = size
         sizes[role] = size
     return sizes
 
 
-def _pad(smallest: float, title: float) -> float:
-    """Panel reserve around the block: room for a panel's padding or a scrim's feather."""
-    return max(3.0, 0.9 * smallest + 0.1 * title)
+def _pad(smallest: float, title: float, shrink: float) -> float:
+    """Panel reserve around the block: room for a panel's padding or a scrim's feather.
+
+    Scaled down with the minimum sizes on small canvases (``shrink`` < 1); 3 px still hold the contrast
+    ring around the glyphs.
+    """
+    return max(3.0, (0.9 * smallest + 0.1 * title) * shrink)
 
 
 def _gap(previous: int, following: int) -> float:
@@ -178,21 +239,35 @@ def _gap(previous: int, following: int) -> float:
 
 
 def _stack_role(
-    role: Role, paragraphs: list[Paragraph], chain: tuple[str, ...], size: int, wrap_width: float
+    role: Role,
+    paragraphs: list[Paragraph],
+    chain: tuple[str, ...],
+    size: int,
+    wrap_width: float,
+    max_lines: int,
+    exact: bool = False,
 ) -> _Stacked | None:
-    """Wrap and stack one role's paragraphs with reference metrics; ``None`` if too many lines."""
-    k = size / REF_SIZE
+    """Wrap and stack one role's paragraphs; ``None`` if too many lines.
+
+    Metrics are scaled from the reference size, or measured at ``size`` itself when ``exact`` (small
+    canvases, where hinting makes small type a few pixels wider or taller than scaled).
+    """
+    k = 1.0 if exact else size / REF_SIZE
+
+    def metrics(text: str) -> tuple[float, Box]:
+        return line_metrics_at(text, chain, size) if exact else line_metrics_ref(text, chain)
+
     pitch = LEADING[role] * size
     lines: list[tuple[Paragraph, Line, float, Box]] = []
     count = 0
     baseline = 0.0
     for p_index, paragraph in enumerate(paragraphs):
-        wrapped = wrap(paragraph.text, wrap_width / k, lambda s: ref_width(s, chain), balance=role != "text")
+        wrapped = wrap(paragraph.text, wrap_width / k, lambda s: metrics(s)[0], balance=role != "text")
         count += len(wrapped)
-        if count > MAX_LINES[role] * (1 if role == "text" else len(paragraphs)):
+        if count > max_lines * (1 if role == "text" else len(paragraphs)):
             return None
         for line in wrapped:
-            _, ink = line_metrics_ref(line.text, chain)
+            _, ink = metrics(line.text)
             if not lines:
                 baseline = -ink[1] * k
             elif p_index and line is wrapped[0]:
@@ -223,6 +298,7 @@ def _block(
     sizes: dict[str, int],
     wrap_width: float,
     logo_aspect: float | None,
+    shrink: float = 1.0,
 ) -> _Block | None:
     elements: list[_Stacked] = []
     if logo_aspect is not None:
@@ -233,7 +309,10 @@ def _block(
         paragraphs = [p for p in kept if p.role == role]
         if paragraphs:
             limit = min(wrap_width, MEASURE_EM[role] * sizes[role])
-            stacked = _stack_role(role, paragraphs, pairing.chain(role, sizes[role]), sizes[role], limit)
+            # Smaller type on a small canvas may take more lines (the footprint must still fit).
+            max_lines = math.ceil(MAX_LINES[role] / shrink)
+            chain = pairing.chain(role, sizes[role])
+            stacked = _stack_role(role, paragraphs, chain, sizes[role], limit, max_lines, exact=shrink < 1)
             if stacked is None:
                 return None
             elements.append(stacked)
@@ -248,7 +327,7 @@ def _block(
         offsets.append(y)
         y += element.height
     smallest = min(e.size for e in elements if e.role != "logo") if len(elements) > 1 else sizes["title"]
-    pad = _pad(smallest, sizes["title"])
+    pad = _pad(smallest, sizes["title"], shrink)
     return _Block(tuple(elements), tuple(offsets), max(e.width for e in elements), y, pad)
 
 
@@ -340,6 +419,8 @@ def _candidates(
     w, h = canvas
     margin = margin_for(canvas)
     roles = {p.role for p in kept}
+    minimum = min_sizes(canvas, kept)
+    shrink = _shrink(canvas)
     base = min(0.095 * math.sqrt(w * h), 0.2 * min(w, h) if w < h else 0.3 * h)
     found: list[_Candidate] = []
     # Around a protected subject (a face) the free space may be a narrow strip: try a narrow column too.
@@ -347,17 +428,21 @@ def _candidates(
     if relaxed:
         widths = FALLBACK_WIDTHS
     for fraction in widths:
+        previous: dict[str, int] | None = None
         for scale in SCALES:
             if found and scale < PREFERRED_MIN_SCALE and not relaxed:
                 break
-            sizes = sizes_for(base * scale, roles)
+            sizes = sizes_for(base * scale, roles, minimum)
             if sizes is None:
                 break
-            pad = _pad(min(sizes[r] for r in roles | {"title"}), sizes["title"])
+            if sizes == previous:
+                continue  # clamped to the minimums: the same block as the previous scale, scored worse
+            previous = sizes
+            pad = _pad(min(sizes[r] for r in roles | {"title"}), sizes["title"], shrink)
             wrap_width = (w - 2 * margin - 2 * pad) * fraction
             if wrap_width < 2.2 * sizes["title"] and fraction < 1.0:
                 continue
-            block = _block(kept, pairing, sizes, wrap_width, logo_aspect)
+            block = _block(kept, pairing, sizes, wrap_width, logo_aspect, shrink)
             if block is None:
                 continue
             for score, occ, align, x, y, face in _score_block(analysis, canvas, block, scale, free=relaxed):
@@ -499,12 +584,24 @@ def _fallback(
         layout = realise(analysis, request, candidate, dropped, logo_dropped)
         if layout is not None and _acceptable(analysis, layout, request.canvas):
             return layout
-    # Last resort: the least saliency under the title, off faces if possible, within the hard Occ bounds.
-    by_occ = sorted(candidates, key=lambda c: (c.face, c.occ, c.score, c.align, c.y, c.x, -c.scale, c.wrap_width))
+    # Last resort: the least saliency under the title, off faces if possible, within the hard Occ bounds
+    # (candidates well over the bound are not worth setting: their estimated Occ is close to the real one).
+    within = [c for c in candidates if c.occ <= FALLBACK_OCC_LIMIT + FALLBACK_OCC_SLACK]
+    by_occ = sorted(within, key=lambda c: (c.face, c.occ, c.score, c.align, c.y, c.x, -c.scale, c.wrap_width))
     best: tuple[tuple[bool, float], Layout] | None = None
-    for candidate in by_occ[:FALLBACK_ATTEMPTS]:
+    seen: set[tuple[Box, tuple[str, ...]]] = set()
+    for candidate in by_occ:
+        if len(seen) >= FALLBACK_ATTEMPTS:
+            break
         layout = realise(analysis, request, candidate, dropped, logo_dropped)
-        if layout is None or layout.occ > FALLBACK_OCC_LIMIT:
+        if layout is None:
+            continue
+        # Nearby free positions often round to the same placement: count distinct ones only.
+        placement = (layout.footprint, tuple(line.line.text for e in layout.elements for line in e.lines))
+        if placement in seen:
+            continue
+        seen.add(placement)
+        if layout.occ > FALLBACK_OCC_LIMIT:
             continue
         if layout.occ >= _occ_centred(analysis, layout, request.canvas) - 0.001:
             continue
@@ -535,7 +632,8 @@ def realise(
 ) -> Layout | None:
     """Set the chosen candidate's lines at their real sizes and place them on the canvas.
 
-    Returns ``None`` if the real geometry no longer fits inside the margins.
+    Returns ``None`` if the real geometry no longer fits inside the margins, or if a line has no fully
+    inked pixel (thin small type: see ``reaches_full_ink``).
     """
     w, h = request.canvas
     margin = margin_for(request.canvas)
@@ -544,8 +642,11 @@ def realise(
     for stacked in block.elements:
         if stacked.role == "logo":
             real.append((stacked, [], stacked.width, stacked.height))
-        else:
-            real.append((stacked, *_real_element(stacked, request.pairing.chain(stacked.role, stacked.size))))
+            continue
+        element = _real_element(stacked, request.pairing.chain(stacked.role, stacked.size))
+        if not all(reaches_full_ink(line) for line in element[0]):
+            return None
+        real.append((stacked, *element))
     width = max(r[2] for r in real)
     offsets: list[float] = []
     y = 0.0

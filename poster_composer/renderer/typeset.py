@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from poster_composer.renderer.fonts import load_font, split_runs
 
 REF_SIZE = 200
+FULL_INK = 230  # coverage of a fully inked pixel (90 %): the pixels a line's contrast is measured on
+INK_CHECK_SIZE = 24  # from this size up every face's stems are about 2 px wide: they ink whole pixels
 Box = tuple[float, float, float, float]
 
 
@@ -63,6 +65,13 @@ def line_metrics_ref(text: str, chain: tuple[str, ...]) -> tuple[float, Box]:
     return line.advance, line.ink
 
 
+@functools.lru_cache(maxsize=8192)
+def line_metrics_at(text: str, chain: tuple[str, ...], size: int) -> tuple[float, Box]:
+    """Advance and ink box of ``text`` at ``size`` px itself (cached; small type on small canvases)."""
+    line = _set(text, chain, size)
+    return line.advance, line.ink
+
+
 def ref_width(text: str, chain: tuple[str, ...]) -> float:
     """Advance width of ``text`` at ``REF_SIZE``."""
     return line_metrics_ref(text, chain)[0]
@@ -78,3 +87,20 @@ def set_line(text: str, chain: tuple[str, ...], size: int) -> SetLine:
     ['Inter-Regular', 'NotoSansSC-Regular']
     """
     return _set(text, chain, size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _peak(text: str, face: str, size: int) -> int:
+    """Highest glyph coverage (0–255) of ``text`` drawn in ``face`` at ``size`` px."""
+    return int(load_font(face, size).getmask(text, mode="L").getextrema()[1])
+
+
+def reaches_full_ink(line: SetLine) -> bool:
+    """Whether some pixel of the line is fully inked (``FULL_INK``), so that it shows its colour.
+
+    Thin strokes of small type may only partly cover every pixel: such a line has no pixel of its own
+    colour, and its contrast cannot be measured (nor seen).
+    """
+    if line.size >= INK_CHECK_SIZE:
+        return True
+    return any(_peak(r.text, r.face, line.size) >= FULL_INK for r in line.runs if r.face is not None and r.text.strip())

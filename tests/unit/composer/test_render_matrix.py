@@ -157,14 +157,57 @@ def check_first_title(layout: dict[str, Any], text_set: str) -> None:
     assert ("title", 0) not in {(d["role"], d.get("index")) for d in layout["dropped"]}
 
 
-# The 64 px canvases are left out: there the title often does not fit inside the margins at the
-# minimum title size (14 px), or only over the subject (Occ above the bound checked above).
-TITLE_CASES = [c for c in CASES if c[2] == "medium"]
+# 64 px cases where no placement of the title keeps every check, even at its legibility floor (12 px,
+# ``layout.LEGIBLE_SIZE``): expected to fail (strictly, so that a fix shows).
+STEMS = [photo.split(".")[0] for photo in PHOTOS]
+TITLE_TOO_BIG = {  # the title does not fit inside the margins at 12 px
+    *(f"{stem}-1x1-{text_set}" for stem in STEMS for text_set in ("latin-long", "zh-long")),
+    *(f"{stem}-9x16-latin-long" for stem in ("astronaut", "coffee", "gravel")),
+    *(f"{stem}-16x9-latin-long" for stem in ("coffee", "chelsea", "hubble_deep_field", "gravel")),
+    *(f"{stem}-1x1-mixed-long" for stem in ("rocket", "gravel")),
+}
+TITLE_OVER_SUBJECT = {  # every placement that fits has Occ > 0.35, or not below the centred boxes
+    "astronaut-9x16-latin-short",
+    "astronaut-9x16-zh-long",
+    "astronaut-9x16-mixed-long",
+    "astronaut-1x1-latin-short",
+    "astronaut-1x1-zh-short",
+    "astronaut-1x1-mixed-short",
+    "astronaut-1x1-mixed-long",
+    "astronaut-16x9-latin-long",
+    "astronaut-16x9-zh-long",
+    "astronaut-16x9-mixed-long",
+    "astronaut-4x1-latin-long",
+    "astronaut-4x1-zh-long",
+    "astronaut-4x1-mixed-long",
+    "coffee-9x16-latin-short",
+    "coffee-9x16-zh-long",
+    "coffee-9x16-mixed-long",
+    "coffee-1x1-latin-short",
+    "coffee-1x1-zh-short",
+    "coffee-1x1-mixed-short",
+    "coffee-1x1-mixed-long",
+    "hubble_deep_field-9x16-latin-long",
+    "hubble_deep_field-1x1-mixed-long",
+}
 
 
-@pytest.mark.parametrize("case", TITLE_CASES, ids=[_ids(c) for c in TITLE_CASES])
+def _title_case(case: tuple[str, str, str, str]) -> Any:
+    photo, aspect, size, text_set = case
+    key = f"{photo.split('.')[0]}-{aspect}-{text_set}"
+    if size == "small" and key in TITLE_TOO_BIG:
+        return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason="title too big at its floor"))
+    if size == "small" and key in TITLE_OVER_SUBJECT:
+        return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason="title only fits over the subject"))
+    return case
+
+
+TITLE_CASES = [_title_case(c) for c in CASES]
+
+
+@pytest.mark.parametrize("case", TITLE_CASES, ids=[_ids(c) for c in CASES])
 def test_first_title_always_drawn(case: tuple[str, str, str, str]) -> None:
-    # GIVEN a photo cropped to an aspect ratio at 1920 px, and a text set
+    # GIVEN a photo cropped to an aspect ratio at 64 px or 1920 px, and a text set
     photo, aspect, size, text_set = case
     # WHEN it is rendered
     _, poster = rendered(photo, aspect, size, text_set)
