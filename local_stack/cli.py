@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--stack-name", default="poster-local")
     up.add_argument("--no-composer", action="store_true", help="do not start the composer")
     up.add_argument("--composer-config", type=Path, help="JSON file with the composer's quota/fault settings")
+    up.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="each function signs with its own role (the template's expanded policies) and moto enforces them",
+    )
     up.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -64,6 +69,7 @@ def _up(args: argparse.Namespace) -> int:
         stack_name=args.stack_name,
         composer=not args.no_composer,
         composer_config=composer_config,
+        enforce_iam=args.enforce_iam,
     )
     with stack:
         endpoint = stack.moto_endpoint
@@ -76,8 +82,16 @@ def _up(args: argparse.Namespace) -> int:
         print(f"  state machine  {stack.state_machine_arn}")
         if stack.composer_origin:
             print(f"  composer       {stack.composer_origin} (CA: {stack.environment.get('REQUESTS_CA_BUNDLE')})")
-        print("Try (any AWS credentials work):")
-        print("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1")
+        if stack.iam is not None and stack.iam.admin is not None:
+            print("IAM is enforced: each function signs with its own role. Try, as the stack's admin user:")
+            admin = stack.iam.admin
+            print(
+                f"  export AWS_ACCESS_KEY_ID={admin.access_key} AWS_SECRET_ACCESS_KEY={admin.secret_key} "
+                "AWS_DEFAULT_REGION=us-east-1"
+            )
+        else:
+            print("Try (any AWS credentials work):")
+            print("  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1")
         print(f"  aws --endpoint-url {endpoint} s3 ls s3://{stack.output_bucket} --recursive")
         print(
             f"  aws --endpoint-url {endpoint} s3 cp photo.jpg "

@@ -146,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out"))
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for every job")
+    parser.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="each function signs with its own role (the template's expanded policies) and moto enforces them",
+    )
     args = parser.parse_args(argv)
     jobs = samples()
     if args.out.exists():
@@ -158,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         log_path.open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(log),
         contextlib.redirect_stderr(log),
-        LocalStack(parameters={"PollSchedule": "1"}, environment=QUIET) as stack,
+        LocalStack(parameters={"PollSchedule": "1"}, environment=QUIET, enforce_iam=args.enforce_iam) as stack,
     ):
         say(
             f"moto endpoint {stack.moto_endpoint} (aws --endpoint-url {stack.moto_endpoint} s3 ls); "
@@ -168,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
         upload_all(stack, jobs)
         outcomes = wait_all(stack, jobs, args.timeout)
         summary = collect(stack, jobs, outcomes, args.out)
+        if stack.iam_enforcement is not None and stack.iam is not None:
+            roles = {s.arn for sessions in (stack.iam.handler_sessions, stack.iam.event_source_sessions)
+                     for s in sessions.values()}  # fmt: skip
+            decided = [d for d in stack.iam_enforcement.snapshot() if d.principal in roles]
+            say(
+                f"moto enforced {len(decided)} AWS calls under the functions' and the state machine's own roles; "
+                f"refused {sum(not d.allowed for d in decided)}"
+            )
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     write_gallery(summary, args.out)
     failed = [entry["source"] for entry in summary if entry["status"] not in ("SUCCEEDED", "PARTIAL")]

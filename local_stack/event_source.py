@@ -98,7 +98,11 @@ class EventSourceMapping:
     wait_seconds : int
         Long-poll duration; also bounds how long `stop` waits.
     session : boto3.Session | None
-        Where the SQS client comes from (clients honour ``AWS_ENDPOINT_URL``).
+        Where the SQS clients come from (clients honour ``AWS_ENDPOINT_URL``): on AWS the mapping polls
+        with the function's execution role (``ReceiveMessage``, ``DeleteMessage``, ``GetQueueAttributes``).
+    retry_session : boto3.Session | None
+        Where the client for ``ChangeMessageVisibility`` comes from (default: ``session``): that call
+        is the local shortcut for a quick retry, not something Lambda does with the function's role.
 
     Examples
     --------
@@ -118,6 +122,7 @@ class EventSourceMapping:
         retry_visibility_seconds: int = 2,
         wait_seconds: int = 1,
         session: Any = None,
+        retry_session: Any = None,
     ) -> None:
         self.target = target
         self.queue_url = queue_url
@@ -128,6 +133,7 @@ class EventSourceMapping:
         self.wait_seconds = wait_seconds
         self.stats = EventSourceStats()
         self._session = session or boto3.session.Session()
+        self._retry_session = retry_session or self._session
         self._sqs: Any = self._session.client("sqs")
         self._region = str(self._sqs.meta.region_name)
         self.queue_arn = str(
@@ -163,6 +169,7 @@ class EventSourceMapping:
 
     def _run(self) -> None:
         sqs: Any = self._session.client("sqs")  # one client per thread
+        retry_sqs: Any = sqs if self._retry_session is self._session else self._retry_session.client("sqs")
         while not self._stop.is_set():
             try:
                 messages = sqs.receive_message(
@@ -179,9 +186,9 @@ class EventSourceMapping:
                 _LOG.debug("receive_message failed", exc_info=True)
                 continue
             if messages:
-                self._process(sqs, messages)
+                self._process(sqs, messages, retry_sqs)
 
-    def _process(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+    def _process(self, sqs: Any, messages: list[dict[str, Any]], retry_sqs: Any) -> None:
         with self._lock:
             self.stats.batches += 1
             self.stats.in_flight += 1
@@ -204,7 +211,7 @@ class EventSourceMapping:
             )
         for message in failed:
             with contextlib.suppress(Exception):
-                sqs.change_message_visibility(
+                retry_sqs.change_message_visibility(
                     QueueUrl=self.queue_url,
                     ReceiptHandle=message["ReceiptHandle"],
                     VisibilityTimeout=self.retry_visibility_seconds,

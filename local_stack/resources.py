@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from local_stack.template import Template
 
 __all__ = ["EVENTS_QUEUE_NAME", "EVENTS_SOURCE", "CreatedResources", "create_resources", "dummy_api_key"]
@@ -76,6 +78,7 @@ def create_resources(
     event_bus_name: str = "default",
     environment_overrides: dict[str, str] | None = None,
     session: Any = None,
+    role_arns: Mapping[str, str] | None = None,
 ) -> CreatedResources:
     """Create every resource the local run needs; clients honour ``AWS_ENDPOINT_URL``.
 
@@ -92,6 +95,9 @@ def create_resources(
         only: the handlers run in this process and read ``os.environ``).
     session : boto3.Session | None
         Where clients come from (default: a new session from the environment).
+    role_arns : Mapping[str, str] | None
+        Function / state machine logical id → its execution role (`local_stack.iam`); the others get
+        one shared role that nothing checks.
 
     Returns
     -------
@@ -119,8 +125,9 @@ def create_resources(
     events = session.client("events")
     for bus in template.event_buses():
         events.create_event_bus(Name=bus.name)
-    _create_functions(template, session.client("lambda"), created, environment_overrides or {})
-    _create_state_machines(template, session.client("stepfunctions"), created)
+    roles = dict(role_arns or {})
+    _create_functions(template, session.client("lambda"), created, environment_overrides or {}, roles)
+    _create_state_machines(template, session.client("stepfunctions"), created, roles)
     _create_events_route(session.client("sqs"), events, created, event_bus_name)
     return created
 
@@ -185,7 +192,9 @@ def _create_tables(template: Template, client: Any, created: CreatedResources) -
         created.tables[table.logical_id] = table.name
 
 
-def _create_functions(template: Template, client: Any, created: CreatedResources, overrides: dict[str, str]) -> None:
+def _create_functions(
+    template: Template, client: Any, created: CreatedResources, overrides: dict[str, str], roles: dict[str, str]
+) -> None:
     # moto's Docker-less backend routes Invoke without looking the function up, but creating it keeps
     # list-functions / get-function truthful and makes the ARNs in the definition real.
     code = _dummy_zip()
@@ -194,7 +203,7 @@ def _create_functions(template: Template, client: Any, created: CreatedResources
         response = client.create_function(
             FunctionName=function.name,
             Runtime="python3.12",
-            Role=created.role_arn,
+            Role=roles.get(function.logical_id, created.role_arn),
             Handler=function.handler,
             Code={"ZipFile": code},
             Timeout=function.timeout_seconds,
@@ -205,10 +214,13 @@ def _create_functions(template: Template, client: Any, created: CreatedResources
         created.function_arns[function.logical_id] = response["FunctionArn"]
 
 
-def _create_state_machines(template: Template, client: Any, created: CreatedResources) -> None:
+def _create_state_machines(template: Template, client: Any, created: CreatedResources, roles: dict[str, str]) -> None:
     for machine in template.state_machines():
         response = client.create_state_machine(
-            name=machine.name, definition=machine.definition(), roleArn=created.role_arn, type=machine.type
+            name=machine.name,
+            definition=machine.definition(),
+            roleArn=roles.get(machine.logical_id, created.role_arn),
+            type=machine.type,
         )
         arn = response["stateMachineArn"]
         template.set_physical(machine.logical_id, ref=arn, Arn=arn)

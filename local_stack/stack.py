@@ -6,12 +6,18 @@ functions' environments (plus the composer's address) in ``os.environ``, the Lam
 moto's ``invoke`` to the real handlers, and the SQS event-source emulation for Submit. ``stop()``
 undoes all of it, including the environment.
 
+With ``enforce_iam=True`` it also creates an admin user and one IAM role per function and state
+machine with exactly the template's expanded policies, makes each handler sign with its own role
+(`local_stack.iam`), and switches moto's IAM enforcement on once set-up is done
+(`local_stack.iam_enforcement`).
+
 The handlers run in this process and share ``os.environ``; so one `LocalStack` runs at a time per
 process, and it refuses to start when two functions give one variable different values.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -26,6 +32,8 @@ import boto3
 
 from local_stack.composer_process import ComposerProcess
 from local_stack.event_source import EventSourceMapping
+from local_stack.iam import RUNNING_ROLE, IamRoles, RoleSession, run_as
+from local_stack.iam_enforcement import MotoIamEnforcement
 from local_stack.lambda_seam import Handler, LambdaSeam, LambdaTarget
 from local_stack.moto_server import MotoServer, aws_environment
 from local_stack.resources import CreatedResources, create_resources
@@ -33,7 +41,7 @@ from local_stack.sfn_events import ExecutionEventEmulator, event_rules
 from local_stack.template import FunctionSpec, Template
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
 __all__ = ["DEFAULT_TEMPLATE", "Execution", "LocalStack", "LocalStackError", "Outcome", "UploadResult"]
 
@@ -114,6 +122,22 @@ def _success_status(manifest: dict[str, Any] | None, executions: list[Execution]
     return str((manifest or {}).get("outcome") or "SUCCEEDED")
 
 
+def _own_parameter_cache(handler: Handler) -> Handler:
+    """``handler`` with Powertools' parameter cache emptied before each run.
+
+    On AWS each function has its own cache; locally the handlers share one, so a function could use the
+    API key another one read. With ``enforce_iam`` each function reads what it needs under its own role.
+    """
+
+    def run(event: Any, context: Any) -> Any:
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]
+        return handler(event, context)
+
+    return run
+
+
 class LocalStack:
     """The pipeline on moto + the composer, configured from the SAM template (context manager).
 
@@ -148,13 +172,19 @@ class LocalStack:
         Period of the emulated ``Schedule`` events (default: the template's rate); the status-change
         events of ended executions are emulated too (``local_stack/sfn_events.py``), with
         ``event_sources``.
+    enforce_iam : bool
+        Least privilege, enforced: each function (and the state machine) gets an IAM role with exactly
+        its expanded policies (aws-sam-translator, in ``.venv-sam``), each handler signs with its own
+        role's STS session, the stack's own clients with an admin user's key, and moto refuses
+        whatever a policy does not allow (see `local_stack.iam`, `local_stack.iam_enforcement`).
 
     Attributes (after `start`)
     --------------------------
     moto_endpoint, input_bucket, output_bucket, queue_url, dlq_url, events_queue_url,
     state_machine_arn, composer_origin (``""`` without composer), api_key, environment (the
     variables the handlers see), template, resources, seam, event_sources (mappings),
-    composer (the process, or None).
+    composer (the process, or None); with ``enforce_iam``: iam (the roles and their sessions) and
+    iam_enforcement (moto's decisions).
 
     Examples
     --------
@@ -181,6 +211,7 @@ class LocalStack:
         event_sources: bool = True,
         retry_visibility_seconds: int = 2,
         schedule_seconds: float | None = None,
+        enforce_iam: bool = False,
     ) -> None:
         self.template_path = Path(template).resolve()
         self.parameters = dict(parameters or {})
@@ -195,7 +226,10 @@ class LocalStack:
         self.use_event_sources = event_sources
         self.retry_visibility_seconds = retry_visibility_seconds
         self.schedule_seconds = schedule_seconds
+        self.enforce_iam = enforce_iam
         self.execution_events: ExecutionEventEmulator | None = None
+        self.iam: IamRoles | None = None
+        self.iam_enforcement: MotoIamEnforcement | None = None
 
         self.moto: MotoServer | None = None
         self.composer: ComposerProcess | None = None
@@ -252,6 +286,7 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
+        self.iam, self.iam_enforcement = None, None
         self.moto = MotoServer()
         self.moto.start()
         self.moto_endpoint = self.moto.endpoint
@@ -264,6 +299,11 @@ class LocalStack:
         self.template = template
         functions = template.functions()
         environment = self._union_environment(functions)
+        role_arns: dict[str, str] = {}
+        if self.enforce_iam:
+            self.iam = IamRoles(template, self.stack_name)
+            self.iam.create_admin(boto3.session.Session())
+            role_arns = self.iam.create_roles(self._admin_session())
 
         overrides: dict[str, str] = {}
         if self.use_composer:
@@ -278,8 +318,14 @@ class LocalStack:
             api_key=self.requested_api_key,
             environment_overrides=overrides,
             event_bus_name={**environment, **overrides}.get("EVENT_BUS_NAME", "default"),
+            session=self._admin_session(),
+            role_arns=role_arns,
         )
         self.api_key = self.resources.api_key
+        if self.iam is not None:
+            self.iam.put_policies(self._admin_session())
+            self.iam.assume(self._admin_session())
+            self.iam.install()
         # Resolve again: the secret ARN, queue URLs and state machine ARN are now the real ones.
         functions = template.functions()
         self.environment = {**self._union_environment(functions), **overrides}
@@ -305,6 +351,8 @@ class LocalStack:
                         report_batch_item_failures=event.reports_batch_item_failures,
                         maximum_concurrency=event.maximum_concurrency or 2,
                         retry_visibility_seconds=self.retry_visibility_seconds,
+                        session=self._event_source_session(spec.logical_id),
+                        retry_session=self._admin_session(),
                     )
                     self.event_sources.append(mapping.start())
             rules = event_rules(template)
@@ -316,10 +364,38 @@ class LocalStack:
                     statuses=rules.statuses,
                     schedule_target=self.seam.counted(targets[schedule_fn]) if schedule_fn else None,
                     schedule_seconds=self.schedule_seconds or rules.schedule_seconds,
+                    session=self._admin_session(),
                 ).start()
+        if self.iam is not None:  # last: everything above was set up without enforcement
+            self.iam_enforcement = MotoIamEnforcement(self.moto_endpoint, self.iam).install()
+
+    def _admin_session(self) -> Any:
+        """The session the stack's own clients use: the admin user's with ``enforce_iam``, else the environment's."""
+        if self.iam is not None and self.iam.admin is not None:
+            return self.iam.admin.session()
+        return boto3.session.Session()
+
+    def _event_source_session(self, logical_id: str) -> Any:
+        """What an SQS event source of ``logical_id`` polls with: a session of its role with ``enforce_iam``."""
+        if self.iam is None:
+            return None
+        self._role(logical_id)  # a clear error for a function without a generated role
+        return self.iam.event_source_sessions[logical_id].session()
+
+    def _role(self, logical_id: str) -> RoleSession:
+        """The session ``logical_id``'s handler signs with (``enforce_iam`` only)."""
+        assert self.iam is not None
+        try:
+            return self.iam.handler_session(logical_id)
+        except KeyError as error:
+            raise LocalStackError(f"enforce_iam: {error.args[0]}") from None
 
     def stop(self) -> None:
         """Stop the event sources, the seam, the composer and moto; restore ``os.environ``."""
+        if self.iam_enforcement is not None:
+            self.iam_enforcement.uninstall()
+        if self.iam is not None:
+            self.iam.uninstall()
         if self.execution_events is not None:
             self.execution_events.stop()
             self.execution_events = None
@@ -456,6 +532,8 @@ class LocalStack:
                 raise LocalStackError(
                     f"{spec.logical_id}: cannot import {spec.module}.{spec.attribute}: {error}"
                 ) from error
+        if self.iam is not None:
+            handler = run_as(self._role(spec.logical_id), _own_parameter_cache(handler))
         return LambdaTarget(
             name=spec.name,
             arn=spec.arn,
@@ -468,17 +546,65 @@ class LocalStack:
     # ------------------------------------------------------------------ helpers for tests and the demo
 
     def client(self, service: str) -> Any:
-        """A boto3 client for ``service`` on this stack's moto server (cached per service)."""
+        """A boto3 client for ``service`` on this stack's moto server (cached per service).
+
+        With ``enforce_iam`` it signs with the admin user's key (allowed everything), else with dummy keys.
+        """
+        admin = self.iam.admin if self.iam is not None else None
         key = (service, self.moto_endpoint)
         if key not in self._clients:
             self._clients[key] = boto3.session.Session().client(  # type: ignore[call-overload]
                 service,
                 endpoint_url=self.moto_endpoint,
                 region_name="us-east-1",
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
+                aws_access_key_id=admin.access_key if admin else "testing",
+                aws_secret_access_key=admin.secret_key if admin else "testing",
             )
         return self._clients[key]
+
+    @contextlib.contextmanager
+    def as_function(self, logical_id: str) -> Iterator[None]:
+        """Run code in this process as ``logical_id``'s handler: its AWS calls sign with the handler's role session.
+
+        For domain code a test calls directly (a retried use case). Without ``enforce_iam`` nothing changes.
+
+        Examples
+        --------
+        >>> with stack.as_function("FinalizeFunction"):  # doctest: +SKIP
+        ...     finalize_job(state, services.from_environment(), lambda: 600_000)
+        """
+        if self.iam is None:
+            yield
+            return
+        token = RUNNING_ROLE.set(self._role(logical_id))
+        try:
+            yield
+        finally:
+            RUNNING_ROLE.reset(token)
+
+    def role_client(self, logical_id: str, service: str) -> Any:
+        """A boto3 client signing with a session of exactly ``logical_id``'s role (``enforce_iam`` only).
+
+        The session is not the one the handler runs with (`local_stack.iam`), so what a test is refused
+        here never mixes with what the handler did.
+
+        Raises
+        ------
+        LocalStackError
+            Without ``enforce_iam``, or for a function or state machine without a generated role.
+
+        Examples
+        --------
+        >>> stack.role_client("PollFunction", "s3").list_objects_v2(Bucket=stack.input_bucket)  # doctest: +SKIP
+        Traceback (most recent call last):
+        botocore.exceptions.ClientError: An error occurred (AccessDenied) ...
+        """
+        if self.iam is None:
+            raise LocalStackError("role_client needs LocalStack(enforce_iam=True)")
+        if logical_id not in self.iam.external_sessions:
+            raise LocalStackError(f"enforce_iam: {logical_id} has no role generated from the template's Policies")
+        session = self.iam.external_sessions[logical_id].session()
+        return session.client(service, endpoint_url=self.moto_endpoint)  # type: ignore[call-overload]
 
     def _prefix(self, name: str) -> str:
         return self.environment.get(name) or _DEFAULT_PREFIXES[name]

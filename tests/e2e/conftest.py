@@ -2,8 +2,10 @@
 
 One stack serves the whole package (and is stopped before other folders run: one stack per process).
 It reads ``template.yaml`` (with a short poll schedule and maximum wait), runs the real handlers
-behind moto's server and the composer over HTTPS. Scenarios are steered per upload with composer
-rules that match a marker in the title; every test uses its own stem.
+behind moto's server and the composer over HTTPS, with moto's IAM enforcement on: each handler signs
+with a session of exactly its own role (``LocalStack(enforce_iam=True)``, ``local_stack/iam.py``).
+Scenarios are steered per upload with composer rules that match a marker in the title; every test
+uses its own stem.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ RULES: list[dict[str, Any]] = [
 ]
 
 
-# A recognisable session token (moto ignores it): the leak scan looks for it (tests/e2e/test_security.py).
+# A recognisable session token in the handlers' environment (they sign with their roles' sessions instead):
+# the leak scan looks for it, and for every role session's secret key and token (tests/e2e/test_security.py).
 SESSION_TOKEN = f"local-session-token-{uuid.uuid4().hex}"
 
 
@@ -74,6 +77,7 @@ def stack(captured_logs: LogCapture) -> Iterator[LocalStack]:
     with LocalStack(
         parameters={"PollSchedule": "1", "MaxWaitSeconds": str(MAX_WAIT_SECONDS)},
         composer_config=composer,
+        enforce_iam=True,
         environment={
             "POWERTOOLS_METRICS_DISABLED": "true",
             "AWS_SESSION_TOKEN": SESSION_TOKEN,

@@ -232,10 +232,11 @@ def test_finalize_rerun_writes_the_same_objects(stack: LocalStack, stem: str) ->
         return {o["Key"]: o["ETag"] for o in listed}
 
     before = snapshot()
-    # WHEN Finalize runs again on the same execution state (as a retry would)
+    # WHEN Finalize runs again on the same execution state (as a retry would), with Finalize's own role
     (execution,) = result.executions
     state_at_finalize = {k: v for k, v in execution.output.items() if k != "finalize"}
-    again = finalize_job(state_at_finalize, services.from_environment(), lambda: 600_000)
+    with stack.as_function("FinalizeFunction"):
+        again = finalize_job(state_at_finalize, services.from_environment(), lambda: 600_000)
     # THEN it writes byte-identical objects under the same keys
     assert again["output_keys"] == [f"posters/{stem}/0.png", f"posters/{stem}/1.png"]
     assert snapshot() == before

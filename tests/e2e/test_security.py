@@ -2,8 +2,9 @@
 
 One module fixture runs a set of jobs (a good one, a normalised one, a refused upload, and one per
 hostile-result scenario) with every AWS call of every handler recorded; the tests then check the
-outcomes, scan every artifact for secrets, and check each recorded call against the function's
-expanded IAM policy.
+outcomes, scan every artifact for secrets, check each recorded call against the function's
+expanded IAM policy, and read what moto's IAM enforcement decided for the whole e2e session (the
+refusals of calls a role may not make are in tests/e2e/test_least_privilege.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -153,6 +155,8 @@ def test_the_good_and_the_normalised_jobs_still_succeed(run: Run, stack: LocalSt
 def secret_values(stack: LocalStack, run: Run) -> dict[str, str]:
     """Every secret seen during the run: the API key, the session token, presigned and result signatures."""
     values = {"api key": stack.api_key, "session token": SESSION_TOKEN, "canary signature": CANARY}
+    assert stack.iam is not None
+    values.update(stack.iam.credentials_in_use())  # the admin's secret key, each role session's secret key and token
     s3 = boto3.session.Session().client("s3", endpoint_url=stack.moto_endpoint, region_name="us-east-1")
     own = s3.generate_presigned_url("get_object", Params={"Bucket": stack.input_bucket, "Key": "x"}, ExpiresIn=60)
     urls = [own, *run.recorder.presigned]
@@ -174,8 +178,13 @@ def secret_values(stack: LocalStack, run: Run) -> dict[str, str]:
             if name.lower() in SECRET_PARAMS and len(value) >= 8:
                 values[f"{name} of {urlsplit(url).path}"] = value
     assert any(name.startswith("Signature of /results/") for name in values), f"no result signature in {sorted(values)}"
-    presigned = [p for p in run.recorder.presigned if p]
-    assert all(any(v in url for v in values.values()) for url in presigned), "a presigned signature was not collected"
+    collected = set(values.values())
+    for url in (p for p in run.recorder.presigned if p):
+        query = {name.lower(): value for name, value in parse_qsl(urlsplit(url).query)}
+        carried = [query[name] for name in SECRET_PARAMS if name in query]
+        # each presigned URL's signature and session token (the signing role's) are among the values scanned for
+        assert carried, f"no signature in a presigned URL of {urlsplit(url).path}"
+        assert set(carried) <= collected, f"a presigned signature or token of {urlsplit(url).path} was not collected"
     return values
 
 
@@ -242,3 +251,48 @@ def test_every_aws_call_is_allowed_by_the_functions_own_policy(run: Run, stack: 
                 denied.append((function, action, arn))
     print("\nAWS calls per function:", {f: len(c) for f, c in calls.items()})
     assert denied == [], "\n".join(map(str, denied))
+
+
+def test_moto_authorised_every_role_under_its_own_policy_and_refused_no_handler(run: Run, stack: LocalStack) -> None:
+    # GIVEN every authorisation moto made since the shared stack started (enforcement on: the whole e2e session)
+    assert stack.iam is not None and stack.iam.admin is not None and stack.iam_enforcement is not None
+    decisions = stack.iam_enforcement.snapshot()
+    admin = stack.iam.admin.arn
+    runs = {session.arn: owner for owner, session in stack.iam.handler_sessions.items()}
+    runs |= {session.arn: f"{owner} (event source)" for owner, session in stack.iam.event_source_sessions.items()}
+    enforced = Counter(
+        (runs[d.principal], d.service + (" (presigned URL)" if d.presigned else ""))
+        for d in decisions
+        if d.principal in runs
+    )
+    refused = [d for d in decisions if d.principal in runs and not d.allowed]
+    print("\nmoto-enforced AWS calls per role and service:")
+    for (role, service), count in sorted(enforced.items()):
+        print(f"  {role:34} {service:28} {count}")
+    print(
+        f"  total {sum(enforced.values())}; refused: {len(refused)}; the harness (admin): "
+        f"{sum(1 for d in decisions if d.principal == admin)}"
+    )
+    for owner, expanded in sorted(stack.iam.policies.items()):  # informative: what the run never needed
+        granted = {a for doc in expanded.inline for st in doc["Statement"] for a in _listed(st["Action"])}
+        used = {d.action for d in decisions if d.allowed and runs.get(d.principal, "").split(" ")[0] == owner}
+        print(f"  {owner}: granted, not used in this run: {sorted(granted - used) or 'nothing'}")
+    # THEN every function, the state machine (its Lambda invokes) and Submit's event source signed with their own
+    # role, the composer's fetches of presigned backgrounds were authorised as their signer ...
+    assert {role for role, _ in enforced} == {
+        "SubmitFunction",
+        "SlotsFunction",
+        "PollFunction",
+        "FinalizeFunction",
+        "RecordFailureFunction",
+        "PosterStateMachine",
+        "SubmitFunction (event source)",
+    }
+    assert enforced["PosterStateMachine", "lambda"] > 0
+    assert enforced["SubmitFunction", "s3 (presigned URL)"] > 0
+    # ... and moto refused none of their calls
+    assert refused == []
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)

@@ -22,6 +22,8 @@ def test_parameters_are_name_value_pairs() -> None:
     args = build_parser().parse_args(["up", "-p", "PollSchedule=0", "--parameter", "Url=https://x/?a=b"])
 
     assert dict(args.parameter) == {"PollSchedule": "0", "Url": "https://x/?a=b"}
+    assert args.enforce_iam is False
+    assert build_parser().parse_args(["up", "--enforce-iam"]).enforce_iam is True
     with pytest.raises(SystemExit):
         build_parser().parse_args(["up", "-p", "no-equals-sign"])
 

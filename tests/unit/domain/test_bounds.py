@@ -35,7 +35,9 @@ def http_calls_without_timeout() -> tuple[int, list[str]]:
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 receiver = ast.unparse(func.value).lower() if isinstance(func, ast.Attribute) else ""
-                is_requests = name in HTTP_METHODS and ("requests" in receiver or "session" in receiver)
+                # ``requests.get``, ``session.post``, ``self._session.request`` ... but not ``sessions.get`` (a dict)
+                last = receiver.rsplit(".", 1)[-1]
+                is_requests = name in HTTP_METHODS and ("requests" in last or last.endswith("session"))
                 if not (is_requests or name == "urlopen"):
                     continue
                 checked += 1

@@ -1,7 +1,9 @@
 """Least privilege, from the expanded policies (template.yaml translated by aws-sam-translator).
 
 What each function needs is exercised end to end in tests/e2e/test_security.py (every recorded AWS call
-is allowed by the function's own policy); here: what each function must NOT be able to do.
+is allowed by the function's own policy, and moto, enforcing IAM, refused none); the same refusals as
+real calls against the running stack are in tests/e2e/test_least_privilege.py. Here, on the documents
+alone: what each function and the state machine must NOT be able to do, and a few things they must.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ OUT = "arn:aws:s3:::poster-local-outputbucket"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:poster-pipeline/dashscope-api-key"
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/poster-local-IdempotencyTable"
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:poster-local-poster"
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:"
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +56,10 @@ def policies() -> dict[str, list[dict[str, Any]]]:
         ("RecordFailureFunction", "s3:GetObject", f"{IN}/incoming/x.jpg"),
         ("RecordFailureFunction", "secretsmanager:GetSecretValue", SECRET),
         ("RecordFailureFunction", "s3:PutObject", f"{OUT}/normalised/x.jpg"),
+        ("PosterStateMachine", "lambda:InvokeFunction", f"{FUNCTION}other"),
+        ("PosterStateMachine", "s3:GetObject", f"{IN}/incoming/x.jpg"),
+        ("PosterStateMachine", "secretsmanager:GetSecretValue", SECRET),
+        ("PosterStateMachine", "states:StartExecution", MACHINE),
     ],
 )
 def test_functions_cannot_do_what_they_do_not_need(
@@ -72,6 +79,8 @@ def test_functions_cannot_do_what_they_do_not_need(
         ("FinalizeFunction", "secretsmanager:GetSecretValue", SECRET),  # Finalize queries the task itself
         ("FinalizeFunction", "s3:PutObject", f"{OUT}/posters/x/0.png"),
         ("RecordFailureFunction", "s3:PutObject", f"{OUT}/failed/x.json"),
+        ("PosterStateMachine", "lambda:InvokeFunction", f"{FUNCTION}poster-local-PollFunction"),
+        ("PosterStateMachine", "lambda:InvokeFunction", f"{FUNCTION}poster-local-SlotsFunction"),
     ],
 )
 def test_functions_can_do_what_they_need(
