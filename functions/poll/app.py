@@ -31,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         schedule=deps.settings.poll_schedule,
         now=datetime.now(UTC),
         hold_seconds=deps.settings.poll_hold_seconds,
+        hold_interval=deps.settings.poll_hold_interval,
     )
     logger.info("task polled", extra={"status": result["status"], "attempt": result["attempt"]})
     return result

@@ -22,6 +22,8 @@ DEFAULT_RESULT_HOSTS = (
     "dashscope-result-gz.oss-cn-guangzhou.aliyuncs.com",
 )
 DEFAULT_POLL_SCHEDULE = (1, 1, 2, 2, 2, 4, 4, 4, 5)
+#: The share of the provider's query quota held Polls may use (DashScope: 20 queries/s per account).
+HOLD_QUERY_SHARE = 0.75
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -68,6 +70,13 @@ class Settings:
     dispatch_lease_seconds: int = 300
     dispatch_max_rounds: int = 3
     poll_hold_seconds: float = 0.0
+    queries_per_second: float = 20.0
+
+    @property
+    def poll_hold_interval(self) -> float:
+        """Seconds between the queries of a held Poll: the running tasks share ``HOLD_QUERY_SHARE`` of the
+        provider's query quota (``MODEL_QUERIES_PER_SECOND``); the rest stays for Finalize and retries."""
+        return self.max_in_progress / (HOLD_QUERY_SHARE * self.queries_per_second)
 
     @property
     def timeouts(self) -> tuple[float, float]:
@@ -121,6 +130,7 @@ class Settings:
             "HTTP_READ_TIMEOUT": "read_timeout",
             "MODEL_SUBMISSIONS_PER_SECOND": "submissions_per_second",
             "POLL_HOLD_SECONDS": "poll_hold_seconds",
+            "MODEL_QUERIES_PER_SECOND": "queries_per_second",
         }
         for env_name, field_name in text_fields.items():
             if (text := get(env_name)) is not None:
@@ -146,6 +156,8 @@ class Settings:
             raise ValueError(
                 "MODEL_MAX_IN_PROGRESS and DISPATCH_MAX_ROUNDS must be ≥ 1, MODEL_SUBMISSIONS_PER_SECOND > 0"
             )
+        if self.queries_per_second <= 0:
+            raise ValueError("MODEL_QUERIES_PER_SECOND must be > 0")
         if not 0 <= self.poll_hold_seconds <= 30:
             raise ValueError("POLL_HOLD_SECONDS must be between 0 and 30 (the Poll function's timeout is 45 s)")
         if self.submit_max_attempts < 1:

@@ -46,6 +46,7 @@ def poll_task(
     """Query; ``TransientError`` propagates so the state machine's Retry handles it.
 
     With ``hold_seconds`` > 0 (``POLL_HOLD_SECONDS``) the query is repeated every ``hold_interval``
+    (``Settings.poll_hold_interval``: the running tasks share most of the provider's query quota)
     while the task is not terminal, for at most that long: the end of a task is seen within a fraction
     of a second, so its provider slot goes to the next parked job at once. Only the jobs in progress
     (at most ``MODEL_MAX_IN_PROGRESS``) poll, so this costs the same whatever the backlog.

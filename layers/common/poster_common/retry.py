@@ -12,11 +12,15 @@ if TYPE_CHECKING:
 def backoff_delays(
     attempts: int,
     *,
-    base: float = 0.5,
+    base: float = 0.25,
     cap: float = 8.0,
     rng: random.Random | None = None,
 ) -> Iterator[float]:
     """Yield ``attempts - 1`` sleep times: uniform in ``[0, min(cap, base * 2**i)]`` ("full jitter").
+
+    The default base is short because every submission attempt also waits for a rate token
+    (``SlotTable.take_rate_token``): retries never exceed the provider's rate, and the backoff only has to
+    spread them out, while each second it adds is a second the provider's slot stands idle.
 
     Examples
     --------

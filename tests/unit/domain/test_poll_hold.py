@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from poster_common.config import Settings
 from poster_common.models import TaskSnapshot, TaskStatus
 from poster_common.poll import poll_task
 
@@ -80,3 +83,14 @@ def test_queries_keep_their_cadence_whatever_the_round_trip() -> None:
     # THEN it queried every 0.1 s (not every 0.13 s): 11 queries, the last one started at 1.0 s
     assert api.queries == 11
     assert abs(clock.now - 1.03) < 1e-9
+
+
+def test_held_polls_share_three_quarters_of_the_query_quota() -> None:
+    # GIVEN the provider's query quota (20/s by default) WHEN 1 or 4 tasks may run at once
+    one = Settings.from_env({})
+    four = Settings.from_env({"MODEL_MAX_IN_PROGRESS": "4", "MODEL_QUERIES_PER_SECOND": "40"})
+    # THEN the held Polls together query 15 (resp. 30) times per second, whatever the number running
+    assert 1 / one.poll_hold_interval == pytest.approx(15)
+    assert 4 / four.poll_hold_interval == pytest.approx(30)
+    with pytest.raises(ValueError, match="MODEL_QUERIES_PER_SECOND"):
+        Settings.from_env({"MODEL_QUERIES_PER_SECOND": "0"})
