@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
 
     from poster_common.models import ObjectRef
-    from poster_common.storage import S3ObjectStore
+    from poster_common.services import Services
 
 EVENT_SOURCE = "poster-pipeline"
 EVENT_DETAIL_TYPE = "Poster job finished"
@@ -44,8 +44,20 @@ def failure_key(failure_prefix: str, stem: str) -> str:
     return f"{failure_prefix}{stem}.json"
 
 
-def write_failure(store: S3ObjectStore, bucket: str, key: str, record: FailureRecord) -> None:
-    store.put_json(bucket, key, record.to_dict(utc_now()))
+def record_job_failure(stem: str, record: FailureRecord, services: Services) -> str:
+    """Write ``record`` as the failure record of the job of ``stem`` and publish its FAILED event; return its key."""
+    settings = services.settings
+    key = failure_key(settings.failure_prefix, stem)
+    services.store.put_json(settings.output_bucket, key, record.to_dict(utc_now()))
+    publish_finished(
+        services.events,
+        settings.event_bus_name,
+        job_id=record.job_id,
+        source=record.source,
+        outcome="FAILED",
+        failure_code=record.code,
+    )
+    return key
 
 
 def publish_finished(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from poster_common import exceptions
 from poster_common.fetch import redact
 from poster_common.models import Job
-from poster_common.notify import FailureRecord, failure_key, publish_finished, write_failure
+from poster_common.notify import FailureRecord, record_job_failure
 
 if TYPE_CHECKING:
     from poster_common.services import Services
@@ -24,7 +24,6 @@ _EXECUTION_CODES = {"FAILED": "ExecutionFailed", "TIMED_OUT": "ExecutionTimedOut
 
 
 def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
-    settings = services.settings
     job = Job.from_dict(state["job"])
     stage = str(state.get("failed_stage") or "unknown")
     code, message = describe(stage, state)
@@ -32,17 +31,7 @@ def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
     record = FailureRecord(
         job.job_id, stage, code, message, job.source, task_id=task.get("task_id"), request_id=task.get("request_id")
     )
-    key = failure_key(settings.failure_prefix, job.stem)
-    write_failure(services.store, settings.output_bucket, key, record)
-    publish_finished(
-        services.events,
-        settings.event_bus_name,
-        job_id=job.job_id,
-        source=job.source,
-        outcome="FAILED",
-        failure_code=code,
-    )
-    return {"failure_key": key, "code": code}
+    return {"failure_key": record_job_failure(job.stem, record, services), "code": code}
 
 
 def record_ended_execution(execution_arn: str, services: Services) -> str | None:
@@ -59,7 +48,7 @@ def record_ended_execution(execution_arn: str, services: Services) -> str | None
     state = json.loads(execution.get("input") or "{}")
     if not isinstance(state, dict) or "job" not in state:
         return None
-    settings, job, task = services.settings, Job.from_dict(state["job"]), state.get("task") or {}
+    job, task = Job.from_dict(state["job"]), state.get("task") or {}
     code = _EXECUTION_CODES[status]
     message = f"the job's execution ended {status}" + (f" ({sanitise(str(error))})" if error else "")
     record = FailureRecord(
@@ -71,17 +60,7 @@ def record_ended_execution(execution_arn: str, services: Services) -> str | None
         task_id=task.get("task_id"),
         request_id=task.get("request_id"),
     )
-    key = failure_key(settings.failure_prefix, job.stem)
-    write_failure(services.store, settings.output_bucket, key, record)
-    publish_finished(
-        services.events,
-        settings.event_bus_name,
-        job_id=job.job_id,
-        source=job.source,
-        outcome="FAILED",
-        failure_code=code,
-    )
-    return key
+    return record_job_failure(job.stem, record, services)
 
 
 def describe(stage: str, state: dict[str, Any]) -> tuple[str, str]:

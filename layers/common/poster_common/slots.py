@@ -144,8 +144,7 @@ class SlotTable:
         """Take a free slot for ``holder``; None when every slot is leased (nothing waits here)."""
         for _ in range(3):  # lost races against other dispatchers: look again, a few times
             now = self._clock()
-            leases = self.leases()
-            live = {lease.slot for lease in leases if lease.expires_at >= now}
+            live = {lease.slot for lease in self.live_leases()}
             if len(live) >= self.max_in_progress:
                 return None
             free = [str(i) for i in range(self.max_in_progress) if str(i) not in live]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from poster_common import images, jobspec, normalise
 from poster_common.exceptions import PermanentError, SidecarImageNotYetError, SourceMissingError, TransientError
 from poster_common.models import Job, ObjectRef, SubmittedTask, job_id_for, stem_for
-from poster_common.notify import FailureRecord, failure_key, publish_finished, write_failure
+from poster_common.notify import FailureRecord, record_job_failure
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,22 +112,9 @@ def record_submit_failure(
     *, job_id: str, stem: str, source: ObjectRef, error: PermanentError | TransientError, services: Services
 ) -> None:
     """The failure record and FAILED event of a job that never reached the state machine."""
-    settings = services.settings
     logger.warning("job %s failed at submit: %s", job_id, error.code)
-    write_failure(
-        services.store,
-        settings.output_bucket,
-        failure_key(settings.failure_prefix, stem),
-        FailureRecord(job_id, "submit", error.code, error.message, source, request_id=error.request_id),
-    )
-    publish_finished(
-        services.events,
-        settings.event_bus_name,
-        job_id=job_id,
-        source=source,
-        outcome="FAILED",
-        failure_code=error.code,
-    )
+    record = FailureRecord(job_id, "submit", error.code, error.message, source, request_id=error.request_id)
+    record_job_failure(stem, record, services)
 
 
 def submit_task(

@@ -88,24 +88,23 @@ def _wait(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
     return value
 
 
-def _leases(stack: LocalStack) -> list[str]:
-    items = stack.client("dynamodb").query(
+def _slot_items(stack: LocalStack, pk: str) -> list[dict[str, Any]]:
+    """The slot table's items of one kind (``slot``, ``parked``), read strongly consistent."""
+    items: list[dict[str, Any]] = stack.client("dynamodb").query(
         TableName=stack.environment["SLOT_TABLE"],
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "slot"}},
+        ExpressionAttributeValues={":pk": {"S": pk}},
         ConsistentRead=True,
     )["Items"]
-    return [item["holder"]["S"] for item in items]
+    return items
+
+
+def _leases(stack: LocalStack) -> list[str]:
+    return [item["holder"]["S"] for item in _slot_items(stack, "slot")]
 
 
 def _parked(stack: LocalStack) -> list[str]:
-    items = stack.client("dynamodb").query(
-        TableName=stack.environment["SLOT_TABLE"],
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "parked"}},
-        ConsistentRead=True,
-    )["Items"]
-    return [json.loads(item["job"]["S"])["stem"] for item in items]
+    return [json.loads(item["job"]["S"])["stem"] for item in _slot_items(stack, "parked")]
 
 
 def _running_execution(stack: LocalStack, stem: str) -> str | None:
