@@ -36,7 +36,7 @@ def test_a_server_that_never_announces_itself_is_an_error() -> None:
 
 
 @pytest.mark.skipif(
-    not (Path(__file__).resolve().parents[3] / "poster_composer" / "server.py").exists(),
+    not (Path(__file__).resolve().parents[3] / "layers" / "composer" / "poster_composer" / "server.py").exists(),
     reason="poster_composer/server.py not written yet",
 )
 def test_the_real_composer_serves_https_with_its_certificate() -> None:

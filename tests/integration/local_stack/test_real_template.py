@@ -31,7 +31,7 @@ _MISSING = [
     str(p.relative_to(ROOT))
     for p in (
         DEFAULT_TEMPLATE,
-        ROOT / "poster_composer" / "server.py",
+        ROOT / "layers" / "composer" / "poster_composer" / "server.py",
         *(ROOT / "functions" / name / "app.py" for name in ("submit", "poll", "finalize", "record_failure")),
     )
     if not p.exists()

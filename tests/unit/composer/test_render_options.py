@@ -16,7 +16,7 @@ from poster_composer.renderer.source import load_background
 from tests.unit.composer.conftest import canvas, fixture_path, logo_path, request_for
 from tests.unit.composer.test_render_matrix import check_all, check_contrast, check_geometry
 
-RENDERER = Path(__file__).resolve().parents[3] / "poster_composer" / "renderer"
+RENDERER = Path(__file__).resolve().parents[3] / "layers" / "composer" / "poster_composer" / "renderer"
 
 
 def _bytes(image: Image.Image, fmt: str, **kwargs: object) -> bytes:

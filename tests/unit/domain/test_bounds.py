@@ -21,7 +21,12 @@ from poster_common.fetch import MAX_REDIRECTS
 from poster_common.retry import backoff_delays
 
 ROOT = Path(__file__).resolve().parents[3]
-SOURCES = [ROOT / "layers/common/poster_common", ROOT / "poster_composer", ROOT / "local_stack", ROOT / "functions"]
+SOURCES = [
+    ROOT / "layers/common/poster_common",
+    ROOT / "layers/composer/poster_composer",
+    ROOT / "local_stack",
+    ROOT / "functions",
+]
 HTTP_METHODS = {"get", "post", "put", "delete", "head", "patch", "request", "options"}
 
 
