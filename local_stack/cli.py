@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--stack-name", default="poster-local")
     up.add_argument("--no-composer", action="store_true", help="do not start the composer")
-    up.add_argument("--composer-config", type=Path, help="JSON file with the composer's quota/fault settings")
+    up.add_argument(
+        "--composer-config",
+        type=Path,
+        help="JSON file with the quota/fault settings of the DashScope stand-in (with -p Engine=dashscope)",
+    )
     up.add_argument(
         "--enforce-iam",
         action="store_true",

@@ -163,11 +163,15 @@ def main(argv: list[str] | None = None) -> int:
         log_path.open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(log),
         contextlib.redirect_stderr(log),
-        LocalStack(parameters={"PollSchedule": "1"}, environment=QUIET, enforce_iam=args.enforce_iam) as stack,
+        LocalStack(
+            parameters={"PollSchedule": "1", "ComposerMaxInProgress": "2"},
+            environment=QUIET,
+            enforce_iam=args.enforce_iam,
+        ) as stack,
     ):
         say(
             f"moto endpoint {stack.moto_endpoint} (aws --endpoint-url {stack.moto_endpoint} s3 ls); "
-            f"composer {stack.composer_origin}"
+            f"composer service (its HTTP API) {stack.composer_origin}"
         )
         say(f"uploading {len(jobs)} photos to s3://{stack.input_bucket}/incoming/ ...")
         upload_all(stack, jobs)

@@ -11,12 +11,14 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
+    from pathlib import Path
 
 __all__ = ["MOTO_CONFIG", "MotoServer", "aws_environment", "free_port"]
 
@@ -74,6 +76,9 @@ class MotoServer:
         self.port = port
         self._environ = os.environ if environ is None else environ
         self._server: Any = None
+        self._tls_server: Any = None
+        self._tls_thread: threading.Thread | None = None
+        self.tls_endpoint = ""
         self._previous_port: str | None = None
 
     @property
@@ -128,8 +133,35 @@ class MotoServer:
         with urllib.request.urlopen(request, timeout=5):
             pass
 
+    def start_tls(self, cert_path: Path, key_path: Path) -> str:
+        """Serve the same moto backends over HTTPS too (on another free port) and return that endpoint.
+
+        S3 is reached through it as on AWS, over TLS: presigned URLs, and the result URLs the
+        pipeline's Finalize accepts only over https.
+        """
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        server = make_server(
+            self.host,
+            0,
+            app,
+            threaded=True,
+            request_handler=MotoRequestHandler,
+            ssl_context=(str(cert_path), str(key_path)),
+        )
+        self._tls_server = server
+        self._tls_thread = threading.Thread(target=server.serve_forever, name="moto-tls", daemon=True)
+        self._tls_thread.start()
+        self.tls_endpoint = f"https://localhost:{server.server_address[1]}"
+        return self.tls_endpoint
+
     def stop(self) -> None:
-        """Stop the server and restore ``MOTO_PORT``."""
+        """Stop the server(s) and restore ``MOTO_PORT``."""
+        if self._tls_server is not None:
+            self._tls_server.shutdown()
+            self._tls_server = None
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -1,10 +1,18 @@
 """`LocalStack`: the whole pipeline on one machine, read from ``template.yaml``.
 
 ``start()`` runs, in order: dummy AWS credentials and ``AWS_ENDPOINT_URL`` in ``os.environ``, the moto
-server, the composer (HTTPS subprocess), the resources the template declares, the union of the
-functions' environments (plus the composer's address) in ``os.environ``, the Lambda seam routing
-moto's ``invoke`` to the real handlers, and the SQS event-source emulation for Submit. ``stop()``
-undoes all of it, including the environment.
+server, the engine, the resources the template declares, the union of the functions' environments (plus
+the engine's address) in ``os.environ``, the Lambda seam routing moto's ``invoke`` to the real handlers,
+and the SQS event-source emulation. ``stop()`` undoes all of it, including the environment.
+
+The engine follows the template's ``Engine`` parameter, as it deploys:
+
+- ``composer`` (the template's default): the composer service the template defines, run as it deploys.
+  Its functions go through the seam, its table, queue and result bucket live in moto, its HTTP API is
+  served over HTTPS by `local_stack.http_api`, and S3 is reached over HTTPS (`MotoServer.start_tls`),
+  so Finalize fetches results from the result bucket's endpoint exactly as from the regional host on AWS.
+- ``dashscope``: the composer's local server (`poster-composer serve`, a subprocess) stands in for
+  DashScope; its quota and fault injection (``composer_config``) drive the pipeline's failure paths.
 
 With ``enforce_iam=True`` it also creates an admin user and one IAM role per function and state
 machine with exactly the template's expanded policies, makes each handler sign with its own role
@@ -23,6 +31,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +41,7 @@ import boto3
 
 from local_stack.composer_process import ComposerProcess
 from local_stack.event_source import EventSourceMapping
+from local_stack.http_api import HttpApiFront, http_apis
 from local_stack.iam import RUNNING_ROLE, IamRoles, RoleSession, run_as
 from local_stack.iam_enforcement import MotoIamEnforcement
 from local_stack.lambda_seam import Handler, LambdaSeam, LambdaTarget
@@ -155,13 +165,14 @@ class LocalStack:
         Replace a function's handler by logical id (``{"PollFunction": fake}``); the others are
         imported from ``CodeUri`` + ``Handler``.
     composer : bool
-        Start the composer subprocess and point ``DASHSCOPE_BASE_URL`` & co. at it.
+        Run the engine (see the module docstring) and point ``DASHSCOPE_BASE_URL`` & co. at it; off, the
+        pipeline talks to nothing.
     composer_config : dict | None
-        Passed to the composer as ``--config``.
+        ``Engine=dashscope``: passed to the stand-in server as ``--config``.
     composer_command : list[str] | None
-        Replace ``python -m poster_composer`` (tests use a stub).
+        ``Engine=dashscope``: replace ``python -m poster_composer`` (tests use a stub).
     composer_tls : bool
-        Serve the composer over HTTPS (``REQUESTS_CA_BUNDLE`` = its certificate).
+        ``Engine=dashscope``: serve the stand-in over HTTPS (``REQUESTS_CA_BUNDLE`` = its certificate).
     api_key : str | None
         The secret's value (default: a fresh ``sk-local-…``).
     event_sources : bool
@@ -233,6 +244,9 @@ class LocalStack:
 
         self.moto: MotoServer | None = None
         self.composer: ComposerProcess | None = None
+        self.engine = ""
+        self.http_api_fronts: list[HttpApiFront] = []
+        self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         self.template: Template | None = None
         self.resources = CreatedResources()
         self.seam = LambdaSeam()
@@ -297,6 +311,7 @@ class LocalStack:
             self.template_path, self.parameters, stack_name=self.stack_name, queue_endpoint=self.moto_endpoint
         )
         self.template = template
+        self.engine = self._engine(template)
         functions = template.functions()
         environment = self._union_environment(functions)
         role_arns: dict[str, str] = {}
@@ -305,13 +320,7 @@ class LocalStack:
             self.iam.create_admin(boto3.session.Session())
             role_arns = self.iam.create_roles(self._admin_session())
 
-        overrides: dict[str, str] = {}
-        if self.use_composer:
-            self.composer = ComposerProcess(self.composer_config, tls=self.composer_tls, command=self.composer_command)
-            self.composer.start()
-            self.composer_origin = self.composer.origin
-            overrides.update(self.composer.pipeline_environment())
-        overrides.update(self.extra_environment)
+        overrides = {**self._start_engine(template), **self.extra_environment}
 
         self.resources = create_resources(
             template,
@@ -338,6 +347,8 @@ class LocalStack:
         for target in targets.values():
             self.seam.register(target)
         self.seam.install()
+        for front in self.http_api_fronts:  # API Gateway's invocations: the stack's own (admin) session
+            front.start(self._admin_session().client("lambda", endpoint_url=self.moto_endpoint))
 
         if self.use_event_sources:
             for spec in functions:
@@ -368,6 +379,65 @@ class LocalStack:
                 ).start()
         if self.iam is not None:  # last: everything above was set up without enforcement
             self.iam_enforcement = MotoIamEnforcement(self.moto_endpoint, self.iam).install()
+
+    def _start_engine(self, template: Template) -> dict[str, str]:
+        """Start what answers the pipeline (module docstring); the variables that point it there."""
+        if not self.use_composer:
+            return {}
+        if self.engine == "composer":
+            return self._serve_composer_service(template)
+        self.composer = ComposerProcess(self.composer_config, tls=self.composer_tls, command=self.composer_command)
+        self.composer.start()
+        self.composer_origin = self.composer.origin
+        return self.composer.pipeline_environment()
+
+    def _stop_engine(self) -> None:
+        for front in self.http_api_fronts:
+            front.stop()
+        self.http_api_fronts = []
+        if self.composer is not None:
+            self.composer.stop()
+            self.composer = None
+        if self._tls_dir is not None:
+            self._tls_dir.cleanup()
+            self._tls_dir = None
+
+    def _engine(self, template: Template) -> str:
+        """``composer`` or ``dashscope``: the ``Engine`` the template is deployed with (``dashscope``, a
+        stand-in server, for a template without that parameter)."""
+        spec = (template.document.get("Parameters") or {}).get("Engine")
+        engine = str(self.parameters.get("Engine") or (spec or {}).get("Default") or "dashscope")
+        if engine == "composer" and (self.composer_config is not None or self.composer_command is not None):
+            raise LocalStackError(
+                "composer_config and composer_command configure the DashScope stand-in: pass parameters "
+                "{'Engine': 'dashscope'} with them"
+            )
+        return engine
+
+    def _serve_composer_service(self, template: Template) -> dict[str, str]:
+        """S3 over HTTPS and the template's HTTP API in front of the composer's API function.
+
+        Returns the variables that point the pipeline (and every AWS client) at them.
+        """
+        assert self.moto is not None
+        from poster_composer.tls import ensure_certificate
+
+        self._tls_dir = tempfile.TemporaryDirectory(prefix="poster-local-tls-")
+        cert, key = ensure_certificate(Path(self._tls_dir.name))
+        s3_endpoint = self.moto.start_tls(cert, key)
+        environment = {"AWS_ENDPOINT_URL_S3": s3_endpoint, "AWS_CA_BUNDLE": str(cert), "REQUESTS_CA_BUNDLE": str(cert)}
+        self._set_environ(environment)
+        self.http_api_fronts = [HttpApiFront(spec, cert, key) for spec in http_apis(template)]
+        if len(self.http_api_fronts) != 1:
+            raise LocalStackError(
+                f"Engine=composer needs one HTTP API in the template, found {len(self.http_api_fronts)}"
+            )
+        self.composer_origin = self.http_api_fronts[0].origin
+        return {
+            **environment,
+            "DASHSCOPE_BASE_URL": f"{self.composer_origin}/api/v1",
+            "RESULT_HOST_ALLOWLIST": s3_endpoint.removeprefix("https://"),
+        }
 
     def _admin_session(self) -> Any:
         """The session the stack's own clients use: the admin user's with ``enforce_iam``, else the environment's."""
@@ -403,9 +473,7 @@ class LocalStack:
             mapping.stop()
         self.event_sources = []
         self.seam.uninstall()
-        if self.composer is not None:
-            self.composer.stop()
-            self.composer = None
+        self._stop_engine()
         if self.moto is not None:
             self._reset_moto()
             self.moto.stop()

@@ -75,7 +75,14 @@ def captured_logs() -> Iterator[LogCapture]:
 def stack(captured_logs: LogCapture) -> Iterator[LocalStack]:
     composer = {"max_in_progress": 4, "submissions_per_second": 20, "rules": RULES}
     with LocalStack(
-        parameters={"PollSchedule": "1", "MaxWaitSeconds": str(MAX_WAIT_SECONDS)},
+        # The composer's local server stands in for DashScope: its rules inject the faults these tests need.
+        # tests/e2e/composer_service/ runs the deployed-shape composer service (Engine=composer).
+        parameters={
+            "Engine": "dashscope",
+            "ModelName": "wanx-ast",
+            "PollSchedule": "1",
+            "MaxWaitSeconds": str(MAX_WAIT_SECONDS),
+        },
         composer_config=composer,
         enforce_iam=True,
         environment={

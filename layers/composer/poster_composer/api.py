@@ -19,7 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -33,11 +33,13 @@ from poster_composer.errors import (
 )
 from poster_composer.faults import THROTTLING_MESSAGE, ComposerConfig, FaultInjector
 from poster_composer.fetch import HttpMediaFetcher, MediaFetcher
+from poster_composer.production import Renderer, render_with_composer
 from poster_composer.quota import SlidingWindowLimiter
 from poster_composer.results import ResultSigner, ResultStore, SignatureRejectedError
 from poster_composer.stats import StatsRecorder
-from poster_composer.tasks import Renderer, TaskManager, render_with_composer
+from poster_composer.tasks import TaskManager
 from poster_composer.validation import (
+    SynthesisRequest,
     check_api_key,
     check_async_header,
     parse_json_object,
@@ -45,9 +47,15 @@ from poster_composer.validation import (
     validate_synthesis,
 )
 
+if TYPE_CHECKING:
+    from poster_composer.faults import TaskPlan
+    from poster_composer.tasks import Task
+
 logger = logging.getLogger(__name__)
 
 CREATE_PATH = "/api/v1/services/aigc/text2image/image-synthesis"
+#: Largest request body either front accepts.
+MAX_REQUEST_BYTES = 1024 * 1024
 JSON_TYPE = "application/json"
 _TASK_PATH = re.compile(r"^/api/v1/tasks/(?P<task_id>[^/]+)$")
 _CANCEL_PATH = re.compile(r"^/api/v1/tasks/(?P<task_id>[^/]+)/cancel$")
@@ -112,6 +120,40 @@ def _peek_submission(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return (redact_url(url) if isinstance(url, str) else None), title
 
 
+class TaskBackend(Protocol):
+    """Where tasks live and get rendered: worker threads in this process (`TaskManager`), or the
+    deployed service's table and queue (`poster_composer.cloud.tasks.CloudTasks`)."""
+
+    @property
+    def in_progress(self) -> int: ...
+
+    @property
+    def pending(self) -> int: ...
+
+    def submit(self, request: SynthesisRequest, plan: TaskPlan) -> _HasTaskId: ...
+
+    def view(self, task_id: str, origin: str) -> dict[str, Any]: ...
+
+    def cancel(self, task_id: str) -> None: ...
+
+    def list_tasks(self, filters: Mapping[str, str], origin: str) -> dict[str, Any]: ...
+
+    def task(self, task_id: str) -> Task | None: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def config_changed(self) -> None: ...
+
+
+class _HasTaskId(Protocol):
+    @property
+    def task_id(self) -> str: ...
+
+
 class ComposerApp:
     """The API's state and handlers.
 
@@ -125,6 +167,16 @@ class ComposerApp:
         Renders posters (default: the offline renderer).
     secret
         Result-URL signing key (default: random per app).
+    tasks
+        The task backend (default: a `TaskManager` with worker threads in this process).
+    api_key
+        Returns the key clients must send (default: ``config.api_key``); the deployed service reads
+        it from Secrets Manager.
+    check_source
+        Called with each input URL and its field before a task is created; raises an ``ApiError`` to
+        refuse it (the deployed service accepts only its own buckets).
+    control
+        Serve the control API and result images (the local server); off in the deployed service.
 
     Example
     -------
@@ -140,6 +192,10 @@ class ComposerApp:
         fetcher: MediaFetcher | None = None,
         renderer: Renderer | None = None,
         secret: bytes | None = None,
+        tasks: TaskBackend | None = None,
+        api_key: Callable[[], str | None] | None = None,
+        check_source: Callable[[str, str], None] | None = None,
+        control: bool = True,
     ) -> None:
         self._initial_config = config or ComposerConfig()
         self._config = self._initial_config
@@ -154,18 +210,24 @@ class ComposerApp:
         self.query_limiter = SlidingWindowLimiter(self._config.queries_per_second)
         self.results = ResultStore(self._config.result_cache_max_bytes, self._config.result_url_ttl_seconds)
         self.signer = ResultSigner(secret)
-        self.tasks = TaskManager(
+        self.tasks: TaskBackend = tasks or TaskManager(
             lambda: self._config, self.stats, self.results, self.signer, fetcher, renderer or render_with_composer
         )
+        self._api_key = api_key or (lambda: self._config.api_key)
+        self._check_source = check_source
+        self._control = control
         self._routes: dict[str, Callable[[HttpRequest, str], HttpResponse]] = {
             "POST " + CREATE_PATH: self._create,
             "GET /api/v1/tasks": self._list,
-            "GET /_composer/config": lambda request, request_id: json_response(200, self.config.to_dict()),
-            "PUT /_composer/config": self._put_config,
-            "GET /_composer/stats": lambda request, request_id: json_response(200, self.stats_snapshot()),
-            "POST /_composer/reset": self._reset,
-            "GET /_composer/health": lambda request, request_id: json_response(200, {"ok": True}),
         }
+        if control:
+            self._routes |= {
+                "GET /_composer/config": lambda request, request_id: json_response(200, self.config.to_dict()),
+                "PUT /_composer/config": self._put_config,
+                "GET /_composer/stats": lambda request, request_id: json_response(200, self.stats_snapshot()),
+                "POST /_composer/reset": self._reset,
+                "GET /_composer/health": lambda request, request_id: json_response(200, {"ok": True}),
+            }
 
     # ------------------------------------------------------------ lifecycle and control
 
@@ -238,14 +300,14 @@ class ComposerApp:
             match = _CANCEL_PATH.match(path)
             if match and request.method == "POST":
                 return self._cancel(request, request_id, match["task_id"])
-            match = _RESULT_PATH.match(path)
+            match = _RESULT_PATH.match(path) if self._control else None
             if match and request.method in ("GET", "HEAD"):
                 return self._result(request, request_id, match["task_id"], int(match["index"]))
             if (
                 any(route.split(" ", 1)[1] == path for route in self._routes)
                 or _TASK_PATH.match(path)
                 or _CANCEL_PATH.match(path)
-                or _RESULT_PATH.match(path)
+                or (self._control and _RESULT_PATH.match(path))
             ):
                 raise MethodNotAllowedError(f"Method {request.method} is not allowed.")
             raise NotFoundError("Not found.")
@@ -259,13 +321,14 @@ class ComposerApp:
         image_url: str | None = None
         title: str | None = None
         try:
-            check_api_key(request.headers.get("authorization"), config.api_key)
+            check_api_key(request.headers.get("authorization"), self._api_key())
             check_async_header(request.headers.get("x-dashscope-async"))
             body = parse_json_object(request.body)
             image_url, title = _peek_submission(body)
             if not self.submit_limiter.try_acquire():
                 raise ThrottlingError(THROTTLING_MESSAGE)
             synthesis = validate_synthesis(body, config.models)
+            self._refuse_foreign_sources(synthesis)
             rule = config.match_rule(synthesis.title[0])
             fault = self.injector.submit_fault(config, rule, synthesis.title[0])
             if fault is not None:
@@ -281,12 +344,19 @@ class ComposerApp:
             200, {"request_id": request_id, "output": {"task_id": task.task_id, "task_status": "PENDING"}}
         )
 
+    def _refuse_foreign_sources(self, synthesis: SynthesisRequest) -> None:
+        if self._check_source is None:
+            return
+        self._check_source(synthesis.image_url, "image_url")
+        if synthesis.logo:
+            self._check_source(synthesis.logo, "logo")
+
     def _origin(self, request: HttpRequest) -> str:
         return self.config.result_origin or request.origin
 
     def _query(self, request: HttpRequest, request_id: str, task_id: str) -> HttpResponse:
         config = self.config
-        check_api_key(request.headers.get("authorization"), config.api_key)
+        check_api_key(request.headers.get("authorization"), self._api_key())
         if not self.query_limiter.try_acquire():
             raise ThrottlingError(THROTTLING_MESSAGE)
         fault = self.injector.query_fault(config)
@@ -296,7 +366,7 @@ class ComposerApp:
         return json_response(200, {"request_id": request_id, **self.tasks.view(task_id, self._origin(request))})
 
     def _list(self, request: HttpRequest, request_id: str) -> HttpResponse:
-        check_api_key(request.headers.get("authorization"), self.config.api_key)
+        check_api_key(request.headers.get("authorization"), self._api_key())
         filters = {key: values[-1] for key, values in parse_qs(request.query).items()}
         try:
             body = self.tasks.list_tasks(filters, self._origin(request))
@@ -305,7 +375,7 @@ class ComposerApp:
         return json_response(200, {"request_id": request_id, **body})
 
     def _cancel(self, request: HttpRequest, request_id: str, task_id: str) -> HttpResponse:
-        check_api_key(request.headers.get("authorization"), self.config.api_key)
+        check_api_key(request.headers.get("authorization"), self._api_key())
         self.tasks.cancel(task_id)
         return json_response(200, {"request_id": request_id})
 

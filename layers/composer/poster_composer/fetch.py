@@ -45,12 +45,15 @@ class MediaFetcher(Protocol):
 
 
 class HttpMediaFetcher:
-    """``MediaFetcher`` over HTTP(S) with ``requests`` (follows up to 5 redirects).
+    """``MediaFetcher`` over HTTP(S) with ``requests`` (follows up to 5 redirects unless told not to).
 
     Parameters
     ----------
     session
         A ``requests.Session`` to reuse; one is created when omitted.
+    follow_redirects
+        Off in the deployed service: a presigned S3 GET never redirects, and a redirect could lead
+        off the stack's own buckets (a 3xx then fails the download).
 
     Example
     -------
@@ -58,9 +61,10 @@ class HttpMediaFetcher:
     >>> # fetcher("https://example.com/bg.png", "image_url", FetchLimits())  -> bytes
     """
 
-    def __init__(self, session: requests.Session | None = None) -> None:
+    def __init__(self, session: requests.Session | None = None, *, follow_redirects: bool = True) -> None:
         self._session = session or requests.Session()
         self._session.max_redirects = 5
+        self._follow_redirects = follow_redirects
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -70,7 +74,10 @@ class HttpMediaFetcher:
         deadline = time.monotonic() + limits.total_timeout
         try:
             with self._session.get(
-                url, stream=True, allow_redirects=True, timeout=(limits.connect_timeout, limits.read_timeout)
+                url,
+                stream=True,
+                allow_redirects=self._follow_redirects,
+                timeout=(limits.connect_timeout, limits.read_timeout),
             ) as response:
                 if response.status_code != 200:
                     logger.info("download of %s failed: HTTP %d", redact_url(url), response.status_code)

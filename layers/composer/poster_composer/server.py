@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
-from poster_composer.api import ComposerApp, HttpRequest, HttpResponse, error_response
+from poster_composer.api import MAX_REQUEST_BYTES, ComposerApp, HttpRequest, HttpResponse, error_response
 from poster_composer.errors import (
     ApiError,
     ComposerConfigError,
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_REQUEST_BYTES = 1024 * 1024
 IDLE_CONNECTION_SECONDS = 60.0
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 _QUIET_ERRORS = (ConnectionError, TimeoutError, ssl.SSLError)

@@ -13,15 +13,13 @@ Example
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from poster_composer.errors import TaskFailedError, UnsupportedOperationError
 from poster_composer.faults import (
@@ -32,85 +30,41 @@ from poster_composer.faults import (
     ComposerConfig,
     TaskPlan,
 )
-from poster_composer.fetch import BACKGROUND_RULES, LOGO_RULES, FetchLimits, MediaFetcher, inspect_image
+from poster_composer.production import Renderer, download_inputs, render_inputs, render_with_composer
+from poster_composer.task_view import (
+    TERMINAL,
+    ResultEntry,
+    TaskState,
+    TaskStatus,
+    format_time,
+    parse_list_time,
+    task_body,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from poster_composer.fetch import MediaFetcher
     from poster_composer.results import ResultSigner, ResultStore
     from poster_composer.stats import StatsRecorder
     from poster_composer.validation import SynthesisRequest
 
 logger = logging.getLogger(__name__)
 
-#: The service's timestamps carry no offset; Beijing time is the likely zone (protocol notes §13.8).
-SERVICE_TZ = timezone(timedelta(hours=8))
 CANCEL_MESSAGE = "Failed to cancel the task, please confirm if the task is in PENDING status."
 MAX_TASKS_KEPT = 100_000
 
-
-class TaskStatus(enum.StrEnum):
-    """The wire values of ``output.task_status``."""
-
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELED = "CANCELED"
-    UNKNOWN = "UNKNOWN"
-
-
-TERMINAL = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELED, TaskStatus.UNKNOWN})
-
-
-class Renderer(Protocol):
-    """Renders ``request.n`` PNGs from the downloaded background (and logo)."""
-
-    def __call__(self, background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[bytes]:
-        """PNG bytes, one per variant."""
-        ...
-
-
-def render_with_composer(background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[bytes]:
-    """The default ``Renderer``: the offline poster renderer's public interface."""
-    from poster_composer.renderer import PosterRequest, encode_png, render_posters
-
-    poster_request = PosterRequest(
-        title=request.title,
-        subtitle=request.subtitle,
-        text=request.text,
-        underlay=request.underlay,
-        n=request.n,
-        temperature=request.temperature,
-    )
-    return [encode_png(poster.image) for poster in render_posters(background, poster_request, logo)]
-
-
-def format_time(epoch: float) -> str:
-    """``YYYY-MM-DD HH:mm:ss.SSS`` in the service's zone.
-
-    Example
-    -------
-    >>> format_time(0.25)
-    '1970-01-01 08:00:00.250'
-    """
-    moment = datetime.fromtimestamp(epoch, tz=SERVICE_TZ)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-
-
-def parse_list_time(value: str) -> float:
-    """``YYYYMMDDhhmmss`` (service zone) → epoch seconds; ``ValueError`` when malformed."""
-    return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=SERVICE_TZ).timestamp()
-
-
-@dataclass
-class ResultEntry:
-    """One sub-image outcome: our signed path+query, a foreign URL, or an error."""
-
-    path_and_query: str | None = None
-    url: str | None = None
-    code: str | None = None
-    message: str | None = None
+__all__ = [
+    "TERMINAL",
+    "Renderer",
+    "ResultEntry",
+    "Task",
+    "TaskManager",
+    "TaskStatus",
+    "format_time",
+    "parse_list_time",
+    "render_with_composer",
+]
 
 
 @dataclass
@@ -307,38 +261,20 @@ class TaskManager:
     # ------------------------------------------------------------ views
 
     def _render_view(self, task: Task, origin: str) -> dict[str, Any]:
-        output: dict[str, Any] = {
-            "task_id": task.task_id,
-            "task_status": task.status.value,
-            "submit_time": format_time(task.submit_time),
-        }
-        if task.scheduled_time is not None:
-            output["scheduled_time"] = format_time(task.scheduled_time)
-        if task.end_time is not None:
-            output["end_time"] = format_time(task.end_time)
-        body: dict[str, Any] = {"output": output}
-        total = task.request.n
-        if task.status is TaskStatus.RUNNING:
-            output["task_metrics"] = {"TOTAL": total, "SUCCEEDED": 0, "FAILED": 0}
-        elif task.status is TaskStatus.SUCCEEDED:
-            results: list[dict[str, str]] = []
-            for entry in task.results:
-                if entry.path_and_query is not None:
-                    results.append({"url": origin + entry.path_and_query})
-                elif entry.url is not None:
-                    results.append({"url": entry.url})
-                else:
-                    results.append({"code": entry.code or "", "message": entry.message or ""})
-            succeeded = sum(1 for item in results if "url" in item)
-            output["results"] = results
-            output["task_metrics"] = {"TOTAL": total, "SUCCEEDED": succeeded, "FAILED": total - succeeded}
-            body["usage"] = {"image_count": succeeded}
-        elif task.status is TaskStatus.FAILED:
-            output["code"] = task.code
-            output["message"] = task.message
-            output["task_metrics"] = {"TOTAL": total, "SUCCEEDED": 0, "FAILED": total}
-            body["usage"] = {"image_count": 0}
-        return body
+        state = TaskState(
+            task.task_id,
+            task.status,
+            task.request.n,
+            task.submit_time,
+            task.scheduled_time,
+            task.end_time,
+            task.code,
+            task.message,
+            task.results,
+        )
+        return task_body(
+            state, lambda entry: origin + entry.path_and_query if entry.path_and_query else entry.url or ""
+        )
 
     # ------------------------------------------------------------ workers
 
@@ -419,37 +355,10 @@ class TaskManager:
 
     def _produce(self, task: Task) -> list[ResultEntry]:
         config, request, plan = self._config(), task.request, task.plan
-        background = self._fetcher(
-            request.image_url,
-            "image_url",
-            FetchLimits(
-                config.fetch_connect_timeout,
-                config.fetch_read_timeout,
-                config.fetch_total_timeout,
-                config.max_image_bytes,
-            ),
-        )
-        inspect_image(background, "image_url", BACKGROUND_RULES)
-        logo = None
-        if request.logo:
-            logo = self._fetcher(
-                request.logo,
-                "logo",
-                FetchLimits(
-                    config.fetch_connect_timeout,
-                    config.fetch_read_timeout,
-                    config.fetch_total_timeout,
-                    config.max_logo_bytes,
-                ),
-            )
-            inspect_image(logo, "logo", LOGO_RULES)
+        background, logo = download_inputs(request, self._fetcher, config)
         if len(plan.failed_indices) >= request.n:
             raise TaskFailedError(DATA_INSPECTION_CODE, DATA_INSPECTION_MESSAGE)
-        try:
-            pngs = self._renderer(background, request, logo)
-        except Exception as error:
-            logger.exception("render of task %s failed", task.task_id)
-            raise TaskFailedError(INFERENCE_ERROR_CODE, INFERENCE_ERROR_MESSAGE) from error
+        pngs = render_inputs(background, logo, request, self._renderer)
         if plan.results.urls is not None:
             return [ResultEntry(url=url) for url in plan.results.urls]
         entries = []

@@ -13,6 +13,7 @@ Example
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,7 @@ def check_api_key(authorization: str | None, expected: str | None) -> str:
     key = key.strip()
     if scheme.lower() != "bearer" or not key:
         raise InvalidApiKeyError(INVALID_KEY_MESSAGE)
-    if expected is not None and key != expected:
+    if expected is not None and not hmac.compare_digest(key.encode(), expected.encode()):
         raise InvalidApiKeyError(INVALID_KEY_MESSAGE)
     return key
 

@@ -66,7 +66,13 @@ def stack(slots_function: SlotsWithFailingRelease) -> Iterator[LocalStack]:
         "rules": [{"match": "[slow]", "task_seconds": SLOW_SECONDS}],
     }
     with LocalStack(
-        parameters={"PollSchedule": "1", "MaxWaitSeconds": str(SLOW_SECONDS * 2), "ModelMaxInProgress": "1"},
+        parameters={
+            "Engine": "dashscope",  # the stand-in server: its rules make the slow task
+            "ModelName": "wanx-ast",
+            "PollSchedule": "1",
+            "MaxWaitSeconds": str(SLOW_SECONDS * 2),
+            "ModelMaxInProgress": "1",
+        },
         composer_config=composer,
         environment={"POWERTOOLS_METRICS_DISABLED": "true"},
         handlers={"SlotsFunction": slots_function},

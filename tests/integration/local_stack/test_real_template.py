@@ -1,4 +1,4 @@
-"""The local stack on the project's own template.yaml, handlers and composer (skipped until they exist)."""
+"""The local stack on the project's own template.yaml, handlers and composer service (Engine=composer)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ _MISSING = [
 def stack() -> Iterator[LocalStack]:
     if _MISSING or IMAGE is None:
         pytest.skip(f"not written yet: {_MISSING or 'a fixture photo'}")
-    with LocalStack(parameters={"PollSchedule": "0", "MaxWaitSeconds": "60"}) as local:
+    with LocalStack(parameters={"PollSchedule": "0", "MaxWaitSeconds": "60", "ComposerMaxInProgress": "2"}) as local:
         yield local
 
 
@@ -60,7 +60,9 @@ def test_an_upload_becomes_a_poster(stack: LocalStack) -> None:
         ]
     }
     assert {"posters/smoke/rocket/0.png", outcome.manifest_key} <= keys
-    assert stack.composer_stats()["submissions"]["accepted"] >= 1
+    counts = stack.seam.counts()
+    assert counts["poster-local-composer-api"] >= 2  # create + at least one query, through the HTTP API
+    assert counts["poster-local-ComposerWorkerFunction"] >= 1
 
 
 def test_the_api_key_never_enters_an_execution(stack: LocalStack) -> None:
@@ -75,7 +77,12 @@ def test_the_api_key_never_enters_an_execution(stack: LocalStack) -> None:
 def test_template_parameters_reach_the_handlers(stack: LocalStack) -> None:
     assert stack.environment["POLL_SCHEDULE"] == "0"
     assert stack.environment["MAX_WAIT_SECONDS"] == "60"
+    assert stack.engine == "composer"
     assert stack.environment["DASHSCOPE_BASE_URL"] == f"{stack.composer_origin}/api/v1"
     assert stack.environment["REQUESTS_CA_BUNDLE"].endswith("cert.pem")
     assert Path(stack.environment["REQUESTS_CA_BUNDLE"]).exists()
     assert stack.composer_origin.startswith("https://localhost:")
+    # Results are allowed from exactly the HTTPS S3 endpoint, as the result bucket's regional host on AWS.
+    assert stack.environment["RESULT_HOST_ALLOWLIST"] == stack.environment["AWS_ENDPOINT_URL_S3"].removeprefix(
+        "https://"
+    )

@@ -162,11 +162,16 @@ def test_real_template_functions_and_environment() -> None:
         assert spec.environment["POLL_SCHEDULE"] == "0"
         assert spec.environment["MAX_WAIT_SECONDS"] == "30"
         assert spec.environment["INPUT_BUCKET"] == template.buckets()[0].name
-    submit = [f for f in functions if f.sqs_events]
-    assert len(submit) == 1
-    assert submit[0].environment["STATE_MACHINE_ARN"] == template.state_machine().arn
-    (event,) = submit[0].sqs_events
+    queue_fed = {f.logical_id: f for f in functions if f.sqs_events}
+    assert set(queue_fed) == {"SubmitFunction", "ComposerWorkerFunction"}
+    submit = queue_fed["SubmitFunction"]
+    assert submit.environment["STATE_MACHINE_ARN"] == template.state_machine().arn
+    (event,) = submit.sqs_events
     assert (event.maximum_concurrency or 2) >= 2
+    (render,) = queue_fed["ComposerWorkerFunction"].sqs_events
+    assert render.batch_size == 1
+    assert render.maximum_concurrency == 10  # ComposerMaxInProgress: the composer's quota
+    assert submit.environment["MODEL_MAX_IN_PROGRESS"] == "10"
 
 
 @real_template

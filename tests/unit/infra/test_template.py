@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from poster_common.config import Settings
 from tests.unit.infra.cfn_yaml import REPO
 
 FUNCTIONS = {
@@ -93,8 +94,12 @@ def test_parameters_defaults_match_the_documented_contract(template: dict[str, A
     # GIVEN the template's parameters
     params = template["Parameters"]
     # THEN the defaults are the ones docs/design.md documents
-    assert params["ModelName"]["Default"] == "wanx-ast"
-    assert params["ApiBaseUrl"]["Default"] == "https://dashscope.aliyuncs.com/api/v1"
+    assert params["Engine"]["Default"] == "composer"
+    assert params["Engine"]["AllowedValues"] == ["composer", "dashscope"]
+    assert params["ComposerMaxInProgress"]["Default"] == 10
+    assert params["ModelName"]["Default"] == ""  # the engine's own: wanx-ast (composer) / wan2.5-i2i-preview
+    assert params["DashScopeRegion"]["Default"] == "beijing"
+    assert params["ApiBaseUrl"]["Default"] == ""  # the region's
     assert params["ApiKeySecretName"]["Default"] == "poster-pipeline/dashscope-api-key"
     assert params["InputPrefix"]["Default"] == "incoming/"
     assert params["OutputPrefix"]["Default"] == "posters/"
@@ -108,8 +113,9 @@ def test_parameters_defaults_match_the_documented_contract(template: dict[str, A
 
 
 def test_result_host_allowlist_defaults_to_the_nine_documented_hosts(template: dict[str, Any]) -> None:
-    default = template["Parameters"]["ResultHostAllowlist"]["Default"]
-    assert default.split(",") == DOCUMENTED_RESULT_HOSTS
+    # Empty in the template: the pipeline then allows the region preset's hosts (Beijing: the nine documented ones).
+    assert template["Parameters"]["ResultHostAllowlist"]["Default"] == ""
+    assert list(Settings.from_env({"RESULT_HOST_ALLOWLIST": ""}).result_host_allowlist) == DOCUMENTED_RESULT_HOSTS
 
 
 def test_poll_schedule_parameter_accepts_whole_seconds_only(template: dict[str, Any]) -> None:
@@ -326,10 +332,15 @@ def test_no_variable_gets_two_values_across_functions(template: dict[str, Any]) 
 
 def test_env_values_come_from_the_parameters(template: dict[str, Any]) -> None:
     env = template["Globals"]["Function"]["Environment"]["Variables"]
-    assert env["DASHSCOPE_BASE_URL"] == {"Ref": "ApiBaseUrl"}
-    assert env["DASHSCOPE_MODEL"] == {"Ref": "ModelName"}
+    composer_api = {"Fn::Sub": "https://${ComposerHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/v1"}
+    assert env["DASHSCOPE_BASE_URL"] == {"Fn::If": ["UseComposer", composer_api, {"Ref": "ApiBaseUrl"}]}
+    assert env["DASHSCOPE_MODEL"] == {
+        "Fn::If": ["HasModelName", {"Ref": "ModelName"}, {"Fn::If": ["UseComposer", "wanx-ast", "wan2.5-i2i-preview"]}]
+    }
     assert env["API_KEY_SECRET_NAME"] == {"Ref": "ApiKeySecretName"}
-    assert env["RESULT_HOST_ALLOWLIST"] == {"Ref": "ResultHostAllowlist"}
+    # Engine composer: exactly the result bucket's regional virtual-hosted host, nothing else.
+    result_host = {"Fn::Sub": "${ComposerResultBucket}.s3.${AWS::Region}.amazonaws.com"}
+    assert env["RESULT_HOST_ALLOWLIST"] == {"Fn::If": ["UseComposer", result_host, {"Ref": "ResultHostAllowlist"}]}
     assert env["INPUT_PREFIX"] == {"Ref": "InputPrefix"}
     assert env["OUTPUT_PREFIX"] == {"Ref": "OutputPrefix"}
     assert env["FAILURE_PREFIX"] == {"Ref": "FailurePrefix"}
@@ -339,8 +350,13 @@ def test_env_values_come_from_the_parameters(template: dict[str, Any]) -> None:
     assert env["IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
     assert env["STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
     assert env["SLOT_TABLE"] == {"Ref": "SlotTable"}
-    assert env["MODEL_MAX_IN_PROGRESS"] == {"Ref": "ModelMaxInProgress"}
-    assert env["MODEL_SUBMISSIONS_PER_SECOND"] == {"Ref": "ModelSubmissionsPerSecond"}
+    # The quota gate follows the engine: the composer's own quota, or the provider's.
+    assert env["MODEL_MAX_IN_PROGRESS"] == {
+        "Fn::If": ["UseComposer", {"Ref": "ComposerMaxInProgress"}, {"Ref": "ModelMaxInProgress"}]
+    }
+    assert env["MODEL_SUBMISSIONS_PER_SECOND"] == {
+        "Fn::If": ["UseComposer", {"Ref": "ComposerSubmissionsPerSecond"}, {"Ref": "ModelSubmissionsPerSecond"}]
+    }
     name = template["Resources"]["PosterStateMachine"]["Properties"]["Name"]
     assert name == {"Fn::Sub": "${AWS::StackName}-poster"}
 

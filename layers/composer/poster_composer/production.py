@@ -1,0 +1,90 @@
+"""Making a task's posters: download and inspect its inputs, then render them.
+
+One code path for both fronts: the local server's worker threads (`poster_composer.tasks`) and the
+deployed render worker (`poster_composer.cloud.worker`) call `produce_posters`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Protocol
+
+from poster_composer.errors import TaskFailedError
+from poster_composer.faults import INFERENCE_ERROR_CODE, INFERENCE_ERROR_MESSAGE
+from poster_composer.fetch import BACKGROUND_RULES, LOGO_RULES, FetchLimits, MediaFetcher, inspect_image
+
+if TYPE_CHECKING:
+    from poster_composer.faults import ComposerConfig
+    from poster_composer.validation import SynthesisRequest
+
+logger = logging.getLogger(__name__)
+
+
+class Renderer(Protocol):
+    """Renders ``request.n`` PNGs from the downloaded background (and logo)."""
+
+    def __call__(self, background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[bytes]:
+        """PNG bytes, one per variant."""
+        ...
+
+
+def render_with_composer(background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[bytes]:
+    """The default ``Renderer``: the offline poster renderer's public interface."""
+    from poster_composer.renderer import PosterRequest, encode_png, render_posters
+
+    poster_request = PosterRequest(
+        title=request.title,
+        subtitle=request.subtitle,
+        text=request.text,
+        underlay=request.underlay,
+        n=request.n,
+        temperature=request.temperature,
+    )
+    return [encode_png(poster.image) for poster in render_posters(background, poster_request, logo)]
+
+
+def download_inputs(
+    request: SynthesisRequest, fetcher: MediaFetcher, config: ComposerConfig
+) -> tuple[bytes, bytes | None]:
+    """The background and the logo (if any), downloaded within the configured limits and inspected.
+
+    Raises
+    ------
+    TaskFailedError
+        A download failed, or an input is not an image the API accepts.
+    """
+    limits = FetchLimits(config.fetch_connect_timeout, config.fetch_read_timeout, config.fetch_total_timeout, 0)
+    background = fetcher(request.image_url, "image_url", _capped(limits, config.max_image_bytes))
+    inspect_image(background, "image_url", BACKGROUND_RULES)
+    logo = None
+    if request.logo:
+        logo = fetcher(request.logo, "logo", _capped(limits, config.max_logo_bytes))
+        inspect_image(logo, "logo", LOGO_RULES)
+    return background, logo
+
+
+def _capped(limits: FetchLimits, max_bytes: int) -> FetchLimits:
+    return FetchLimits(limits.connect_timeout, limits.read_timeout, limits.total_timeout, max_bytes)
+
+
+def render_inputs(background: bytes, logo: bytes | None, request: SynthesisRequest, renderer: Renderer) -> list[bytes]:
+    """``request.n`` PNGs; any renderer failure ends the task as the model's ``Inference error``.
+
+    Raises
+    ------
+    TaskFailedError
+        The renderer raised.
+    """
+    try:
+        return renderer(background, request, logo)
+    except Exception as error:
+        logger.exception("render failed")
+        raise TaskFailedError(INFERENCE_ERROR_CODE, INFERENCE_ERROR_MESSAGE) from error
+
+
+def produce_posters(
+    request: SynthesisRequest, fetcher: MediaFetcher, config: ComposerConfig, renderer: Renderer
+) -> list[bytes]:
+    """Download, inspect and render: the whole of a task's work but storing the results."""
+    background, logo = download_inputs(request, fetcher, config)
+    return render_inputs(background, logo, request, renderer)
