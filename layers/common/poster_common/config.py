@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from poster_common import regions
+from poster_common import profiles, regions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,6 +31,20 @@ def _region_defaults(name: str | None) -> dict[str, object]:
         "region": region,
         "base_url": preset.base_url,
         "result_host_allowlist": preset.result_hosts,
+    }
+
+
+def _quota_defaults(model: str) -> dict[str, object]:
+    """The model profile's quota; the ``MODEL_*`` variables, read after this, override it. A model without
+    a profile keeps the class defaults here (``Services.from_env`` refuses it at cold start)."""
+    profile = profiles.find_profile(model)
+    if profile is None:
+        return {}
+    quota = profile.quota
+    return {
+        "max_in_progress": quota.max_in_progress,
+        "submissions_per_second": quota.submissions_per_second,
+        "queries_per_second": quota.queries_per_second,
     }
 
 
@@ -101,7 +115,7 @@ class Settings:
             value = environ.get(name, "").strip()
             return value or None
 
-        values: dict[str, object] = _region_defaults(get("DASHSCOPE_REGION"))
+        values = _region_defaults(get("DASHSCOPE_REGION")) | _quota_defaults(get("DASHSCOPE_MODEL") or DEFAULT_MODEL)
         text_fields = {
             "DASHSCOPE_BASE_URL": "base_url",
             "DASHSCOPE_MODEL": "model",
