@@ -52,6 +52,11 @@ class TaskRequest:
 
 RequestBuilder = Callable[[JobSpec, str, str | None], TaskRequest]
 ResultParser = Callable[[Mapping[str, Any]], tuple[ResultItem, ...]]
+SpecCheck = Callable[[JobSpec], None]
+
+
+def _any_spec(spec: JobSpec) -> None:
+    """The default ``check_spec``: every valid spec can be sent."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class ModelProfile:
     quota: Quota
     #: JobSpec fields this model has no way to honour; a manifest lists them as ignored.
     ignored_fields: tuple[str, ...] = ()
+    #: Refuses (``InvalidJobSpecError``) a valid spec this model cannot carry; Submit calls it before parking.
+    check_spec: SpecCheck = _any_spec
 
 
 def task_results(output: Mapping[str, Any]) -> tuple[ResultItem, ...]:
@@ -89,21 +96,25 @@ def wanx_ast_request(spec: JobSpec, background_url: str, logo_url: str | None) -
 
 
 def wan25_i2i_request(spec: JobSpec, background_url: str, logo_url: str | None) -> TaskRequest:
-    """The ``wan2.5-i2i-preview`` body: a typesetting instruction, the background first, the logo second.
+    """The ``wan2.5-i2i-preview`` body: a typesetting instruction, the background first, the logo second."""
+    prompt = _checked_prompt(spec, with_logo=logo_url is not None)
+    images = [background_url] if logo_url is None else [background_url, logo_url]
+    return TaskRequest({"prompt": prompt, "images": images}, {"n": spec.n})
 
-    Raises
-    ------
-    InvalidJobSpecError
-        The instruction would be longer than the model reads (it would silently lose the user's text).
-    """
-    prompt = poster_prompt(spec, with_logo=logo_url is not None)
+
+def wan25_check_spec(spec: JobSpec) -> None:
+    _checked_prompt(spec, with_logo=spec.logo_key is not None)
+
+
+def _checked_prompt(spec: JobSpec, *, with_logo: bool) -> str:
+    """``poster_prompt``, refused when longer than the model reads (the service would drop the user's text)."""
+    prompt = poster_prompt(spec, with_logo=with_logo)
     if len(prompt) > WAN25_PROMPT_MAX_CHARS:
         raise InvalidJobSpecError(
             f"The poster text is too long for wan2.5-i2i-preview: its instruction would be {len(prompt)} "
             f"characters, over the model's {WAN25_PROMPT_MAX_CHARS}."
         )
-    images = [background_url] if logo_url is None else [background_url, logo_url]
-    return TaskRequest({"prompt": prompt, "images": images}, {"n": spec.n})
+    return prompt
 
 
 def poster_prompt(spec: JobSpec, *, with_logo: bool) -> str:
@@ -139,6 +150,7 @@ WAN25_I2I_PREVIEW = ModelProfile(
     parse_results=task_results,
     quota=Quota(max_in_progress=1, submissions_per_second=2.0, queries_per_second=20.0),
     ignored_fields=("underlay", "temperature"),
+    check_spec=wan25_check_spec,
 )
 PROFILES: dict[str, ModelProfile] = {profile.model: profile for profile in (WANX_AST, WAN25_I2I_PREVIEW)}
 

@@ -92,6 +92,9 @@ def start_job(request: dict[str, Any], services: Services) -> dict[str, Any]:
         if request["problem"]:
             raise PermanentError(request["problem"]["message"], code=request["problem"]["code"])
         spec = jobspec.validate(jobspec.RawSpec(**request["raw_spec"]))
+        profile = profiles.find_profile(settings.model)
+        if profile is not None:
+            profile.check_spec(spec)  # what this model cannot carry fails now, not after waiting for a slot
         normalised = _check_background(source, request["size"], request["job_id"], services)
         if spec.logo_key:
             _check_logo(source.bucket, spec.logo_key, services)

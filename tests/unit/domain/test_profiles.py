@@ -116,9 +116,22 @@ def test_wan25_refuses_text_that_would_be_truncated() -> None:
         profile_for("wan2.5-i2i-preview").build_request(long_spec, BG, None)
     assert info.value.code == "InvalidParameter"
     fits = JobSpec(title=("x" * 300,) * 4)
-    assert (
-        len(profile_for("wan2.5-i2i-preview").build_request(fits, BG, None).input["prompt"]) <= WAN25_PROMPT_MAX_CHARS
-    )
+    prompt = profile_for("wan2.5-i2i-preview").build_request(fits, BG, None).input["prompt"]
+    assert len(prompt) <= WAN25_PROMPT_MAX_CHARS
+
+
+def test_the_spec_check_runs_the_same_rule_before_any_url_exists() -> None:
+    profile = profile_for("wan2.5-i2i-preview")
+    profile.check_spec(JobSpec(title=("x" * 300,) * 4))
+    with pytest.raises(InvalidJobSpecError):
+        profile.check_spec(JobSpec(title=("x" * 300,) * 7))
+    # The logo line counts too: a spec that just fits without a logo does not fit with one.
+    room = WAN25_PROMPT_MAX_CHARS - len(poster_prompt(JobSpec(title=("",)), with_logo=False))
+    edge = JobSpec(title=("x" * room,))
+    profile.check_spec(edge)
+    with pytest.raises(InvalidJobSpecError):
+        profile.check_spec(JobSpec(title=edge.title, logo_key="brand/logo.png"))
+    profile_for("wanx-ast").check_spec(JobSpec(title=("x" * 300,) * 10))
 
 
 # ---------------------------------------------------------------- results and quotas
