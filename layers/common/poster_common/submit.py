@@ -131,11 +131,13 @@ def submit_task(
 
     Raises
     ------
-    ValueError
-        The job's model has no profile (``Services.from_env`` refuses such a model at cold start).
+    PermanentError
+        ``ModelProfileMissing``: the job was parked for a model that has no profile in this deployment.
     """
     settings, store = services.settings, services.store
-    profile = profiles.profile_for(job.model)
+    profile = profiles.find_profile(job.model)
+    if profile is None:
+        raise PermanentError(f"model {job.model!r} has no model profile here", code="ModelProfileMissing")
     logo_url = None
     if job.spec.logo_key:
         logo_url = store.presign_get(job.source.bucket, job.spec.logo_key, expires=settings.presign_expires_seconds)

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from poster_common.config import Settings
-from poster_common.exceptions import InvalidJobSpecError
+from poster_common.exceptions import InvalidJobSpecError, PermanentError
 from poster_common.finalize import _manifest
 from poster_common.models import Job, JobSpec, ObjectRef, ResultItem, TaskSnapshot, TaskStatus
 from poster_common.poster_api import PosterApiClient
@@ -228,6 +228,12 @@ def test_submit_task_posts_wan25_to_image2image() -> None:
     ]
     assert "“Hi”" in body["input"]["prompt"]
     assert body["parameters"] == {"n": 3}
+
+
+def test_a_job_parked_for_a_model_without_a_profile_fails_permanently() -> None:
+    with pytest.raises(PermanentError) as info:
+        submitted_body("wanx-v1", JobSpec(title=("Hi",)))
+    assert info.value.code == "ModelProfileMissing"
 
 
 # ---------------------------------------------------------------- the manifest says what was ignored
