@@ -5,22 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from poster_common import profiles, regions
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com/api/v1"
+DEFAULT_REGION = regions.DEFAULT_REGION
+DEFAULT_BASE_URL, DEFAULT_RESULT_HOSTS = regions.region_preset(DEFAULT_REGION)
 DEFAULT_MODEL = "wanx-ast"
-DEFAULT_RESULT_HOSTS = (
-    "dashscope-result-bj.oss-cn-beijing.aliyuncs.com",
-    "dashscope-result-hz.oss-cn-hangzhou.aliyuncs.com",
-    "dashscope-result-sh.oss-cn-shanghai.aliyuncs.com",
-    "dashscope-result-wlcb.oss-cn-wulanchabu.aliyuncs.com",
-    "dashscope-result-zjk.oss-cn-zhangjiakou.aliyuncs.com",
-    "dashscope-result-sz.oss-cn-shenzhen.aliyuncs.com",
-    "dashscope-result-hy.oss-cn-heyuan.aliyuncs.com",
-    "dashscope-result-cd.oss-cn-chengdu.aliyuncs.com",
-    "dashscope-result-gz.oss-cn-guangzhou.aliyuncs.com",
-)
 DEFAULT_POLL_SCHEDULE = (1, 1, 2, 2, 2, 4, 4, 4, 5)
 #: The share of the provider's query quota held Polls may use (DashScope: 20 queries/s per account).
 HOLD_QUERY_SHARE = 0.75
@@ -28,6 +20,32 @@ HOLD_QUERY_SHARE = 0.75
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _region_defaults(name: str | None) -> dict[str, object]:
+    """The base URL and result hosts of ``DASHSCOPE_REGION``; ``DASHSCOPE_BASE_URL`` and
+    ``RESULT_HOST_ALLOWLIST``, read after this, override them."""
+    region = (name or DEFAULT_REGION).lower()
+    preset = regions.region_preset(region)
+    return {
+        "region": region,
+        "base_url": preset.base_url,
+        "result_host_allowlist": preset.result_hosts,
+    }
+
+
+def _quota_defaults(model: str) -> dict[str, object]:
+    """The model profile's quota; the ``MODEL_*`` variables, read after this, override it. A model without
+    a profile keeps the class defaults here (``Services.from_env`` refuses it at cold start)."""
+    profile = profiles.find_profile(model)
+    if profile is None:
+        return {}
+    quota = profile.quota
+    return {
+        "max_in_progress": quota.max_in_progress,
+        "submissions_per_second": quota.submissions_per_second,
+        "queries_per_second": quota.queries_per_second,
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +58,7 @@ class Settings:
     'wanx-ast'
     """
 
+    region: str = DEFAULT_REGION
     base_url: str = DEFAULT_BASE_URL
     model: str = DEFAULT_MODEL
     api_key_secret_name: str = "poster-pipeline/dashscope-api-key"
@@ -96,7 +115,7 @@ class Settings:
             value = environ.get(name, "").strip()
             return value or None
 
-        values: dict[str, object] = {}
+        values = _region_defaults(get("DASHSCOPE_REGION")) | _quota_defaults(get("DASHSCOPE_MODEL") or DEFAULT_MODEL)
         text_fields = {
             "DASHSCOPE_BASE_URL": "base_url",
             "DASHSCOPE_MODEL": "model",

@@ -1,14 +1,16 @@
 """Allow-listed, bounded downloads of result images.
 
-A URL is fetched only if it is ``https`` and its authority is, letter for letter, an entry of the
-allow-list (``host`` means port 443; ``host:port`` names another port). Redirects are followed by
-hand, re-checking every hop. The body must be ``image/*``, no larger than the cap, and arrive
+A URL is fetched only if it is ``https`` and its authority is exactly an entry of the allow-list,
+compared as DNS compares names: ASCII letters in any case (``host`` means port 443; ``host:port``
+names another port). Nothing else is folded: no trailing dot, no suffix, no IDN or Unicode look-alike.
+Redirects are followed by hand, re-checking every hop. The body must be ``image/*``, no larger than the cap, and arrive
 before the deadline; it is yielded in chunks, never held whole.
 """
 
 from __future__ import annotations
 
 import re
+import string
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 256 * 1024
 MAX_REDIRECTS = 3
 _SAFE_AUTHORITY = re.compile(r"[a-z0-9.-]+(:[0-9]{1,5})?")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def redact(url: str) -> str:
@@ -42,12 +45,13 @@ def redact(url: str) -> str:
 
 @dataclass(frozen=True)
 class HostAllowlist:
-    """Exact-match allow-list of result hosts.
+    """Exact-match allow-list of result hosts (ASCII case-insensitive, as DNS is).
 
     Examples
     --------
     >>> allow = HostAllowlist.parse(["dashscope-result-bj.oss-cn-beijing.aliyuncs.com"])
     >>> allow.check("https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/a/1.png?Signature=x")
+    >>> allow.check("https://DashScope-Result-BJ.oss-cn-beijing.aliyuncs.com/a/1.png")
     >>> allow.check("https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com.evil.test/1.png")
     Traceback (most recent call last):
     ...
@@ -58,10 +62,10 @@ class HostAllowlist:
 
     @classmethod
     def parse(cls, entries: Iterable[str]) -> HostAllowlist:
-        cleaned = {entry.strip() for entry in entries if entry.strip()}
+        cleaned = {_fold(entry.strip()) for entry in entries if entry.strip()}
         for entry in cleaned:
             if not _SAFE_AUTHORITY.fullmatch(entry):
-                raise ValueError(f"allow-list entries are lower-case host or host:port, got {entry!r}")
+                raise ValueError(f"allow-list entries are ASCII host or host:port, got {entry!r}")
         return cls(frozenset(cleaned))
 
     def check(self, url: str) -> None:
@@ -76,10 +80,16 @@ class HostAllowlist:
         authority = parts.netloc
         if "@" in authority:
             raise ResultHostNotAllowedError("result URL carries userinfo", code="ResultUrlHasUserinfo")
-        if authority not in self.authorities:
+        if _fold(authority) not in self.authorities:
             raise ResultHostNotAllowedError(
                 f"result host not on the allow-list: {_printable(authority)}", code="ResultHostNotAllowed"
             )
+
+
+def _fold(authority: str) -> str:
+    """Lower-case ASCII letters only: ``str.lower`` would also map look-alikes such as the Kelvin sign
+    (U+212A) to ``k``, and a non-ASCII authority must never match."""
+    return authority.translate(_ASCII_LOWER)
 
 
 def _printable(text: str) -> str:

@@ -13,6 +13,7 @@ from poster_common.exceptions import NoResultCopiedError, PermanentError, Transi
 from poster_common.fetch import open_result
 from poster_common.models import Job, ResultItem, TaskSnapshot
 from poster_common.notify import publish_finished
+from poster_common.profiles import find_profile
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -110,6 +111,12 @@ def _checked_magic(content_type: str, chunks: Iterator[bytes]) -> Iterator[bytes
         yield head
 
 
+def _ignored_fields(job: Job) -> list[str]:
+    """The spec fields the job's model could not honour (e.g. ``underlay`` for wan2.5-i2i-preview)."""
+    profile = find_profile(job.model)
+    return list(profile.ignored_fields) if profile else []
+
+
 def _manifest(
     job: Job, state: dict[str, Any], snapshot: TaskSnapshot, outcomes: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -123,6 +130,7 @@ def _manifest(
         },
         "spec": job.spec.to_dict(),
         "model": job.model,
+        "ignored_spec_fields": _ignored_fields(job),
         "task_id": snapshot.task_id,
         "request_id": state["task"].get("request_id"),
         "timings": {

@@ -1,8 +1,9 @@
 """HTTP client for the DashScope async image-synthesis protocol (wanx-ast and its siblings).
 
-Submit: ``POST {base}/services/aigc/text2image/image-synthesis`` with ``X-DashScope-Async: enable``;
-query: ``GET {base}/tasks/{id}``. 429, 5xx and connection failures on submit are retried here with
-capped exponential backoff and full jitter; any other 4xx is an ``ApiRejectedError`` and never retried.
+Submit: ``POST {base}<the model profile's path>`` (``/services/aigc/text2image/image-synthesis`` for
+wanx-ast) with ``X-DashScope-Async: enable``; query: ``GET {base}/tasks/{id}``. 429, 5xx and connection
+failures on submit are retried here with capped exponential backoff and full jitter; any other 4xx is an
+``ApiRejectedError`` and never retried.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from poster_common.exceptions import ApiRejectedError, TransientError
-from poster_common.models import ResultItem, SubmittedTask, TaskSnapshot, TaskStatus
+from poster_common.models import SubmittedTask, TaskSnapshot, TaskStatus
+from poster_common.profiles import TEXT2IMAGE_PATH, task_results
 from poster_common.retry import backoff_delays
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from poster_common.profiles import ResultParser
+
 logger = logging.getLogger(__name__)
 
-SUBMIT_PATH = "/services/aigc/text2image/image-synthesis"
+SUBMIT_PATH = TEXT2IMAGE_PATH
 _MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -45,6 +49,7 @@ class PosterApiClient:
         max_attempts: int = 5,
         sleep: Callable[[float], None] = time.sleep,
         delays: Callable[[int], Iterable[float]] = backoff_delays,
+        parse_results: ResultParser = task_results,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -53,6 +58,7 @@ class PosterApiClient:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._delays = delays
+        self._parse_results = parse_results
 
     def submit(
         self,
@@ -60,10 +66,12 @@ class PosterApiClient:
         input_: dict[str, Any],
         parameters: dict[str, Any],
         *,
+        path: str = SUBMIT_PATH,
         before_attempt: Callable[[], None] | None = None,
         on_transient: Callable[[TransientError], None] | None = None,
     ) -> SubmittedTask:
-        """Create a task; retries throttling and server errors, raises on anything else.
+        """Create a task at ``path`` (the model profile's); retries throttling and server errors, raises on
+        anything else.
 
         ``before_attempt`` runs before every POST (the quota gate takes a rate token there; it may
         raise ``TransientError``); ``on_transient`` sees each transient failure, the last one included (metrics).
@@ -80,7 +88,7 @@ class PosterApiClient:
             if before_attempt is not None:
                 before_attempt()
             try:
-                response, payload = self._send("POST", self._base_url + SUBMIT_PATH, json=body, headers=headers)
+                response, payload = self._send("POST", self._base_url + path, json=body, headers=headers)
                 if response.status_code == 200:
                     output = payload.get("output") or {}
                     task_id = output.get("task_id")
@@ -119,7 +127,7 @@ class PosterApiClient:
             raise TransientError(f"query failed: {type(exc).__name__}") from exc
         if response.status_code != 200:
             raise _error_from(response, payload)
-        return parse_task(task_id, payload)
+        return parse_task(task_id, payload, self._parse_results)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> tuple[requests.Response, dict[str, Any]]:
         """One request with timeouts, no redirects and a bounded body, parsed as a JSON object."""
@@ -130,20 +138,13 @@ class PosterApiClient:
         return response, _json_object(body)
 
 
-def parse_task(task_id: str, payload: dict[str, Any]) -> TaskSnapshot:
-    """Normalise a query answer (tolerates missing fields; a missing status is UNKNOWN)."""
+def parse_task(task_id: str, payload: dict[str, Any], parse_results: ResultParser = task_results) -> TaskSnapshot:
+    """Normalise a query answer (tolerates missing fields; a missing status is UNKNOWN); ``parse_results``
+    is the model profile's reading of ``output``."""
     output = payload.get("output")
     if not isinstance(output, dict):
         output = {}
-    results = tuple(
-        ResultItem(
-            url=item.get("url") or None,
-            code=item.get("code"),
-            message=item.get("message"),
-        )
-        for item in output.get("results") or ()
-        if isinstance(item, dict)
-    )
+    results = parse_results(output)
     metrics = output.get("task_metrics")
     usage = payload.get("usage")
     image_count = usage.get("image_count") if isinstance(usage, dict) else None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from poster_common import aws
+from poster_common import aws, profiles
 from poster_common.config import Settings
 from poster_common.fetch import HostAllowlist
 from poster_common.poster_api import PosterApiClient
@@ -34,7 +34,9 @@ class Services:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Services:
+        """Build everything once; a ``DASHSCOPE_MODEL`` without a model profile is a ``ValueError`` here."""
         settings = Settings.from_env(environ)
+        profile = profiles.profile_for(settings.model)
         http = requests.Session()
         api = PosterApiClient(
             settings.base_url,
@@ -42,6 +44,7 @@ class Services:
             session=http,
             timeouts=settings.timeouts,
             max_attempts=settings.submit_max_attempts,
+            parse_results=profile.parse_results,
         )
         return cls(
             settings=settings,

@@ -14,7 +14,7 @@ import posixpath
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from poster_common import images, jobspec, normalise
+from poster_common import images, jobspec, normalise, profiles
 from poster_common.exceptions import PermanentError, SidecarImageNotYetError, SourceMissingError, TransientError
 from poster_common.models import Job, ObjectRef, SubmittedTask, job_id_for, stem_for
 from poster_common.notify import FailureRecord, record_job_failure
@@ -92,6 +92,9 @@ def start_job(request: dict[str, Any], services: Services) -> dict[str, Any]:
         if request["problem"]:
             raise PermanentError(request["problem"]["message"], code=request["problem"]["code"])
         spec = jobspec.validate(jobspec.RawSpec(**request["raw_spec"]))
+        profile = profiles.find_profile(settings.model)
+        if profile is not None:
+            profile.check_spec(spec)  # what this model cannot carry fails now, not after waiting for a slot
         normalised = _check_background(source, request["size"], request["job_id"], services)
         if spec.logo_key:
             _check_logo(source.bucket, spec.logo_key, services)
@@ -124,27 +127,33 @@ def submit_task(
     before_attempt: Callable[[], None] | None = None,
     on_transient: Callable[[TransientError], None] | None = None,
 ) -> SubmittedTask:
-    """POST the job's task (the background, and the logo, presigned right before)."""
+    """POST the job's task in its model profile's shape (the background, and the logo, presigned right before).
+
+    Raises
+    ------
+    PermanentError
+        ``ModelProfileMissing``: the job was parked for a model that has no profile in this deployment.
+    """
     settings, store = services.settings, services.store
-    spec = job.spec
-    api_input: dict[str, Any] = {"title": list(spec.title)}
-    if spec.subtitle:
-        api_input["subtitle"] = list(spec.subtitle)
-    if spec.text:
-        api_input["text"] = list(spec.text)
-    api_input["underlay"] = spec.underlay
-    if spec.logo_key:
-        api_input["logo"] = store.presign_get(
-            job.source.bucket, spec.logo_key, expires=settings.presign_expires_seconds
-        )
+    profile = profiles.find_profile(job.model)
+    if profile is None:
+        raise PermanentError(f"model {job.model!r} has no model profile here", code="ModelProfileMissing")
+    logo_url = None
+    if job.spec.logo_key:
+        logo_url = store.presign_get(job.source.bucket, job.spec.logo_key, expires=settings.presign_expires_seconds)
     # Presigned right before submitting: a Lambda role's credentials expire, and the URL with them.
     background = job.background
-    api_input["image_url"] = store.presign_get(
+    background_url = store.presign_get(
         background.bucket, background.key, version_id=background.version_id, expires=settings.presign_expires_seconds
     )
-    parameters = {"n": spec.n, "temperature": spec.temperature}
+    request = profile.build_request(job.spec, background_url, logo_url)
     return services.api.submit(
-        job.model, api_input, parameters, before_attempt=before_attempt, on_transient=on_transient
+        job.model,
+        request.input,
+        request.parameters,
+        path=profile.submit_path,
+        before_attempt=before_attempt,
+        on_transient=on_transient,
     )
 
 

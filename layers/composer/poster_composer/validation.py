@@ -1,7 +1,9 @@
-"""The API's own request rules and messages (protocol notes §1, §2 and §7).
+"""The API's own request rules and messages (protocol notes §1, §2 and §7), one validator per model profile.
 
 Pure functions: each takes what it needs from the request and returns the parsed value or raises an
-``ApiError`` subclass carrying the wire code and message.
+``ApiError`` subclass carrying the wire code and message. ``validate_synthesis`` is ``wanx-ast``'s
+text2image request; ``validate_image_edit`` is ``wan2.5-i2i-preview``'s image2image request (its limits are
+documented; its messages are ours, in the service's style: docs/design.md, "Engines and model profiles").
 
 Example
 -------
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,6 +34,23 @@ BAD_BODY_MESSAGE = "Required body invalid, please check the request body format.
 MODEL_MESSAGE = "Model not exist."
 N_RANGE_MESSAGE = "Range of n should be [1, 4]"
 UNDERLAY_RANGE_MESSAGE = "Range of underlay should be [0, 2]"
+IMAGE_EDIT_MODELS = ("wan2.5-i2i-preview",)
+PROMPT_MAX_CHARS = 2000
+MAX_EDIT_IMAGES = 3
+SEED_MAX = 2147483647
+
+__all__ = [
+    "IMAGE_EDIT_MODELS",
+    "ImageEditRequest",
+    "SynthesisRequest",
+    "check_api_key",
+    "check_async_header",
+    "check_url",
+    "parse_json_object",
+    "redact_url",
+    "validate_image_edit",
+    "validate_synthesis",
+]
 
 
 @dataclass(frozen=True)
@@ -228,4 +248,121 @@ def validate_synthesis(body: Mapping[str, Any], models: tuple[str, ...]) -> Synt
         temperature=0.7 if temperature is None else temperature,
         top_p=top_p,
         **fields,
+    )
+
+
+@dataclass(frozen=True)
+class ImageEditRequest:
+    """A validated ``wan2.5-i2i-preview`` create-task request (``POST …/image2image/image-synthesis``)."""
+
+    model: str
+    prompt: str
+    images: tuple[str, ...]
+    n: int = 1
+    negative_prompt: str | None = None
+    size: str | None = None
+    seed: int | None = None
+    prompt_extend: bool | None = None
+    watermark: bool | None = None
+
+
+def _prompt(data: Mapping[str, Any]) -> str:
+    prompt = data.get("prompt")
+    if prompt is None:
+        raise InvalidParameterError("Prompt field missing.")
+    if not isinstance(prompt, str):
+        raise InvalidParameterError("Prompt is not str.")
+    if not prompt.strip():
+        raise InvalidParameterError("Prompt is empty.")
+    if len(prompt) > PROMPT_MAX_CHARS:
+        raise InvalidParameterError(f"Prompt is longer than {PROMPT_MAX_CHARS} characters.")
+    return prompt
+
+
+def _images(data: Mapping[str, Any]) -> tuple[str, ...]:
+    images = data.get("images")
+    if images is None:
+        raise InvalidParameterError("Images field missing.")
+    if not isinstance(images, list) or not all(isinstance(item, str) for item in images):
+        raise InvalidParameterError("Images is not [str].")
+    if not images:
+        raise InvalidParameterError("Images list is empty.")
+    if len(images) > MAX_EDIT_IMAGES:
+        raise InvalidParameterError(f"Range of images length should be [1, {MAX_EDIT_IMAGES}]")
+    return tuple(check_url(item) for item in images)
+
+
+def _optional(parameters: Mapping[str, Any], key: str, kind: type, label: str) -> Any:
+    value = parameters.get(key)
+    if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        raise InvalidParameterError(f"{label} is not {kind.__name__}.")
+    return value
+
+
+def _edit_parameters(parameters: Any) -> dict[str, Any]:
+    if parameters is None:
+        parameters = {}
+    if not isinstance(parameters, dict):
+        raise InvalidParameterError("Parameters is not a dict.")
+    n = parameters.get("n", 1)
+    if n is None:
+        n = 1
+    if not _is_int(n) or not 1 <= n <= 4:
+        raise InvalidParameterError(N_RANGE_MESSAGE)
+    seed = _optional(parameters, "seed", int, "Seed")
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise InvalidParameterError(f"Range of seed should be [0, {SEED_MAX}]")
+    size = _optional(parameters, "size", str, "Size")
+    if size is not None and not re.fullmatch(r"[1-9][0-9]*\*[1-9][0-9]*", size):
+        raise InvalidParameterError("Size should be width*height, e.g. 1280*1280.")
+    return {
+        "n": n,
+        "seed": seed,
+        "size": size,
+        "prompt_extend": _optional(parameters, "prompt_extend", bool, "Prompt_extend"),
+        "watermark": _optional(parameters, "watermark", bool, "Watermark"),
+    }
+
+
+def validate_image_edit(body: Mapping[str, Any], models: tuple[str, ...] = IMAGE_EDIT_MODELS) -> ImageEditRequest:
+    """Validate a ``wan2.5-i2i-preview`` create-task body.
+
+    Parameters
+    ----------
+    body
+        The decoded JSON body: ``{"model", "input": {"prompt", "images", "negative_prompt"?}, "parameters"?}``.
+    models
+        Model names this route accepts.
+
+    Returns
+    -------
+    ImageEditRequest
+
+    Raises
+    ------
+    InvalidParameterError
+        The first broken rule: the model, a non-empty ``input.prompt`` of at most 2000 characters, 1 to 3
+        ``input.images`` URLs (http or https), ``parameters.n`` in [1, 4], and the types of the optional fields.
+
+    Example
+    -------
+    >>> validate_image_edit({"model": "wan2.5-i2i-preview",
+    ...     "input": {"prompt": "Add the title", "images": ["https://example.com/a.png"]}}).images
+    ('https://example.com/a.png',)
+    """
+    model = body.get("model")
+    if not isinstance(model, str) or model not in models:
+        raise InvalidParameterError(MODEL_MESSAGE)
+    data = body.get("input")
+    if not isinstance(data, dict):
+        raise InvalidParameterError("Input field missing." if data is None else "Input is not a dict.")
+    prompt = _prompt(data)
+    images = _images(data)
+    negative_prompt = _optional(data, "negative_prompt", str, "Negative_prompt")
+    return ImageEditRequest(
+        model=model,
+        prompt=prompt,
+        images=images,
+        negative_prompt=negative_prompt,
+        **_edit_parameters(body.get("parameters")),
     )

@@ -230,6 +230,11 @@ def test_allowed_results_and_allowed_redirects_are_copied(host: ResultHost, sess
     assert fetch(host, session, f"{host.origin}/redirect-ok{SIGNED}") == PNG
 
 
+def test_the_allowed_host_in_another_letter_case_is_the_same_host(host: ResultHost, session: requests.Session) -> None:
+    # Host names compare as DNS compares them (the upper-case variants of the hostile table stay refused).
+    assert fetch(host, session, f"https://{host.authority.upper()}/ok.png{SIGNED}") == PNG
+
+
 # ---------------------------------------------------------------- the use case, end to end in-process
 
 

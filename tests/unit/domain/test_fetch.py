@@ -32,7 +32,14 @@ PNG = {"Content-Type": "image/png"}
         (f"https://{HOST}:8443/a.png", "ResultHostNotAllowed"),
         (f"https://{HOST}:443/a.png", "ResultHostNotAllowed"),
         (f"https://{HOST}./a.png", "ResultHostNotAllowed"),
-        (f"https://{HOST.upper()}/a.png", "ResultHostNotAllowed"),
+        (f"https://{HOST.upper()}.EVIL.test/a.png", "ResultHostNotAllowed"),
+        (f"https://{HOST.upper()}./a.png", "ResultHostNotAllowed"),
+        (f"https://{HOST.upper()}:443/a.png", "ResultHostNotAllowed"),
+        (f"https://EVIL-{HOST.upper()}/a.png", "ResultHostNotAllowed"),
+        (f"https://USER@{HOST.upper()}/a.png", "ResultUrlHasUserinfo"),
+        (f"https://{HOST.upper()}@EVIL.test/a.png", "ResultUrlHasUserinfo"),
+        ("https://LOCALHOST:8443.evil.test/a.png", "ResultHostNotAllowed"),
+        ("https://LOCALHOST./a.png", "ResultHostNotAllowed"),
         ("https://dashscope-result-bj%2Eoss-cn-beijing.aliyuncs.com/a.png", "ResultHostNotAllowed"),
         ("https://127.0.0.1/a.png", "ResultHostNotAllowed"),
         ("https://2130706433/a.png", "ResultHostNotAllowed"),
@@ -53,14 +60,61 @@ def test_hostile_urls_are_refused_with_a_specific_code(url: str, code: str) -> N
     assert "Signature" not in info.value.message
 
 
-@pytest.mark.parametrize("url", [GOOD, "https://localhost:8443/results/t/0.png?Signature=x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        GOOD,
+        "https://localhost:8443/results/t/0.png?Signature=x",
+        # Host names compare as DNS compares them: ASCII letters in any case.
+        f"https://{HOST.upper()}/a.png",
+        "https://DashScope-Result-BJ.OSS-cn-beijing.aliyuncs.COM/a.png",
+        "https://LocalHost:8443/a.png",
+    ],
+)
 def test_listed_hosts_pass(url: str) -> None:
     ALLOW.check(url)
 
 
-def test_allowlist_entries_must_be_plain_lowercase_authorities() -> None:
-    with pytest.raises(ValueError, match="lower-case"):
-        HostAllowlist.parse(["Evil.Test"])
+ZJK = "dashscope-result-zjk.oss-cn-zhangjiakou.aliyuncs.com"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://{ZJK.replace('k', chr(0x212A), 1)}/a.png",  # KELVIN SIGN: str.lower() gives "k"
+        f"https://{ZJK.replace('i', chr(0x130), 1)}/a.png",  # LATIN CAPITAL I WITH DOT ABOVE
+        f"https://{ZJK.replace('a', chr(0x430), 1)}/a.png",  # CYRILLIC SMALL A
+        f"https://{ZJK.replace('o', chr(0xFF4F), 1)}/a.png",  # FULLWIDTH o
+        "https://xn--dashscope-result-zjk-9ib.oss-cn-zhangjiakou.aliyuncs.com/a.png",  # punycode look-alike
+        f"https://{ZJK.upper()}.evil.test/a.png",
+        f"https://{ZJK}../a.png",
+        f"https://.{ZJK}/a.png",
+    ],
+)
+def test_unicode_and_punycode_lookalikes_never_match(url: str) -> None:
+    allow = HostAllowlist.parse([ZJK])
+    allow.check(f"https://{ZJK.upper()}/a.png")
+    with pytest.raises(ResultHostNotAllowedError) as info:
+        allow.check(url)
+    assert info.value.code == "ResultHostNotAllowed"
+
+
+def test_allowlist_entries_in_any_case_are_the_same_host() -> None:
+    allow = HostAllowlist.parse(["EXAMPLE.com", "Other.Test:8443"])
+    assert allow.authorities == frozenset({"example.com", "other.test:8443"})
+    allow.check("https://example.com/a.png")
+    allow.check("https://other.test:8443/a.png")
+    for url in ("https://EXAMPLE.com.evil.test/a.png", "https://example.com./a.png", "https://other.test/a.png"):
+        with pytest.raises(ResultHostNotAllowedError):
+            allow.check(url)
+
+
+@pytest.mark.parametrize(
+    "entry", ["evil.test/path", "*.evil.test", "user@evil.test", "evil.test:", f"{chr(0x212A)}.test", "ｅvil.test"]
+)
+def test_allowlist_entries_must_be_plain_ascii_authorities(entry: str) -> None:
+    with pytest.raises(ValueError, match="ASCII host"):
+        HostAllowlist.parse([entry])
 
 
 def download(session: ScriptedSession, url: str = GOOD, max_bytes: int = 1000) -> bytes:
