@@ -5,11 +5,20 @@ zipped into a bucket as ``sam package`` would upload them (the unbuilt source: n
 and ``create_stack`` runs with ``CAPABILITY_IAM`` on moto's server over HTTP. moto skips, with a warning, a
 resource type its CloudFormation does not implement and still ends ``CREATE_COMPLETE``: every resource
 not created must be of a type in `NOT_CREATED_BY_MOTO`, with the reason; no blanket skip.
+
+What moto creates but does not model fully, so this rehearsal does not prove it (AWS does it; cfn-lint and
+``sam validate`` in ``tools/lint_infra.py`` check the properties): a function's Layers, Architectures,
+LoggingConfig and TracingConfig (read back from the template sent instead); a state machine's
+DefinitionSubstitutions (applied here); a bucket's properties other than BucketEncryption and Tags
+(versioning, lifecycle, public access block, ownership, the S3 -> SQS notification).
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import re
+import urllib.request
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -56,11 +65,17 @@ def packaged() -> Packaged:
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[MotoServer]:
+    """moto's server, with Step Functions' plain backend: with ``execute_state_machine`` on, moto's API answers
+    from its interpreter's backend, which does not see the state machines its CloudFormation creates."""
     with pytest.MonkeyPatch.context() as patch, MotoServer() as server:
         for key, value in aws_environment(server.endpoint, REGION).items():
             patch.setenv(key, value)
+        with urllib.request.urlopen(f"{server.endpoint}/moto-api/config", timeout=5) as response:
+            previous = json.loads(response.read())
+        server.post_config({"stepfunctions": {"execute_state_machine": False}})
         yield server
         reset_moto(server.endpoint)
+        server.post_config(previous)  # moto's configuration is process-wide
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -71,10 +86,6 @@ def deployed(request: pytest.FixtureRequest, moto_server: MotoServer, packaged: 
     upload_artifacts(boto3.client("s3", endpoint_url=moto_server.endpoint, region_name=REGION), packaged)
     cfn = boto3.client("cloudformation", endpoint_url=moto_server.endpoint, region_name=REGION)
     return engine, rehearse(cfn, copy.deepcopy(packaged), {"Engine": engine}, timeout=60)
-
-
-def _lambda(server: MotoServer) -> Any:
-    return boto3.client("lambda", endpoint_url=server.endpoint, region_name=REGION)
 
 
 def test_translated_template_has_code_in_s3_and_no_local_paths(packaged: Packaged) -> None:
@@ -147,7 +158,7 @@ def _http_api_id(result: Rehearsal) -> str:
 
 def test_pipeline_functions_environment(deployed: tuple[str, Rehearsal], moto_server: MotoServer) -> None:
     engine, result = deployed
-    client = _lambda(moto_server)
+    client = _client(moto_server, "lambda")
     for name in PIPELINE_FUNCTIONS:
         function_name = result.outputs[f"{name}FunctionName"]
         config = client.get_function_configuration(FunctionName=function_name)
@@ -178,7 +189,7 @@ def test_functions_have_their_packaged_code_and_layer(
     (moto/awslambda/models.py, LambdaFunction.create_from_cloudformation_json): those are read from the
     template sent, and the layer versions from moto's Lambda."""
     engine, result = deployed
-    client = _lambda(moto_server)
+    client = _client(moto_server, "lambda")
     resources = packaged.template["Resources"]
     layer_names = {layer["LayerName"] for layer in client.list_layers()["Layers"]}
     assert len(layer_names) == (2 if engine == "composer" else 1)
@@ -193,3 +204,66 @@ def test_functions_have_their_packaged_code_and_layer(
         layer = refs[0]
         assert layer.startswith("ComposerLayer" if name.startswith("Composer") else "CommonLayer"), name
         assert layer in result.created, name
+
+
+def _client(server: MotoServer, service: Any) -> Any:
+    return boto3.client(service, endpoint_url=server.endpoint, region_name=REGION)
+
+
+def _function_arn(result: Rehearsal, logical_id: str) -> str:
+    return f"arn:aws:lambda:{REGION}:123456789012:function:{result.created[logical_id][1]}"
+
+
+def test_sqs_triggers(deployed: tuple[str, Rehearsal], moto_server: MotoServer) -> None:
+    engine, result = deployed
+    mappings = {
+        m["FunctionArn"]: m for m in _client(moto_server, "lambda").list_event_source_mappings()["EventSourceMappings"]
+    }
+    submit = mappings.pop(_function_arn(result, "SubmitFunction"))
+    assert submit["EventSourceArn"].endswith(":" + result.outputs["UploadQueueUrl"].rsplit("/", 1)[1])
+    assert (submit["BatchSize"], submit["ScalingConfig"], submit["FunctionResponseTypes"]) == (
+        5,
+        {"MaximumConcurrency": 2},
+        ["ReportBatchItemFailures"],
+    )
+    if engine == "composer":
+        worker = mappings.pop(_function_arn(result, "ComposerWorkerFunction"))
+        render_queue = result.created["ComposerRenderQueue"][1].rsplit("/", 1)[1]
+        assert worker["EventSourceArn"].endswith(":" + render_queue)
+        assert (worker["BatchSize"], worker["ScalingConfig"]) == (1, {"MaximumConcurrency": 10})
+    assert mappings == {}
+
+
+def test_slots_rules_target_the_slots_function(deployed: tuple[str, Rehearsal], moto_server: MotoServer) -> None:
+    _engine, result = deployed
+    events = _client(moto_server, "events")
+    rules = {rule["Name"]: rule for rule in events.list_rules()["Rules"]}
+    sweep = rules[result.created["SlotsFunctionSweep"][1]]
+    ended = rules[result.created["SlotsFunctionExecutionEnded"][1]]
+    assert sweep["ScheduleExpression"] == "rate(1 minute)"
+    assert result.outputs["StateMachineArn"] in ended["EventPattern"]
+    for rule in (sweep, ended):
+        targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert [t["Arn"] for t in targets] == [_function_arn(result, "SlotsFunction")]
+
+
+def test_state_machine_definition_names_the_stacks_functions(
+    deployed: tuple[str, Rehearsal], moto_server: MotoServer, packaged: Packaged
+) -> None:
+    """moto stores DefinitionString as sent and ignores DefinitionSubstitutions (AWS applies them): apply the
+    template's substitutions here, each a function's Arn, and nothing may be left over."""
+    _engine, result = deployed
+    machine = _client(moto_server, "stepfunctions").describe_state_machine(
+        stateMachineArn=result.outputs["StateMachineArn"]
+    )
+    props = packaged.template["Resources"]["PosterStateMachine"]["Properties"]
+    values = {}
+    for placeholder, value in props["DefinitionSubstitutions"].items():
+        logical_id, attribute = value["Fn::GetAtt"]
+        assert attribute == "Arn"
+        values[placeholder] = _function_arn(result, logical_id)
+    definition = re.sub(r"\$\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), machine["definition"])
+    assert "${" not in definition  # every placeholder has a substitution
+    for name in ("Poll", "Finalize", "RecordFailure", "Slots"):
+        assert _function_arn(result, f"{name}Function") in definition, name
+    assert machine["roleArn"].split("/")[-1] == result.created["PosterStateMachineRole"][1]
