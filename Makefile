@@ -56,9 +56,17 @@ gallery: $(STAMP) ## render every fixture x aspect ratio x text set into out/gal
 bench: $(STAMP) ## renderer benchmark: p50 and ratio to Pillow decode+encode
 	$(PY) bench/bench_render.py
 
+.PHONY: bench-worker
+bench-worker: $(STAMP) ## the deployed composer's render worker: p50 of one task at 1024² and a 4000×3000 upload
+	$(PY) bench/bench_worker.py
+
 .PHONY: burst
 burst: $(STAMP) ## load test: 300 uploads at once with faults on the local stack; prints figures, writes out/burst.json
 	$(PY) bench/burst.py
+
+.PHONY: burst-composer
+burst-composer: $(STAMP) ## 300 uploads through the deployed-shape composer service vs this machine's render limit
+	$(PY) bench/burst_composer.py
 
 .PHONY: build
 build: $(STAMP) ## sam build (no Docker needed)

@@ -105,7 +105,8 @@ def _translate(path: Path) -> dict[str, Any]:
 def role_policies(template: Template) -> dict[str, RolePolicies]:
     """Function / state machine logical id → its generated role, with the policies resolved by ``template``.
 
-    A function or state machine with an explicit ``Role`` (no generated role) is left out.
+    A function or state machine with an explicit ``Role`` (no generated role), or whose ``Condition`` is false
+    with the template's parameters, is left out.
 
     Examples
     --------
@@ -117,6 +118,8 @@ def role_policies(template: Template) -> dict[str, RolePolicies]:
     for logical_id, resource in resources.items():
         if resource["Type"] not in _OWNER_TYPES:
             continue
+        if "Condition" in resource and not template.condition(str(resource["Condition"])):
+            continue  # not deployed with these parameters (e.g. the composer service with Engine=dashscope)
         props = resource["Properties"]
         role = props.get("Role") or props.get("RoleArn")
         if not (isinstance(role, dict) and "Fn::GetAtt" in role):

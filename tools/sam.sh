@@ -46,7 +46,10 @@ if [[ ! -x "$SAM_VENV/bin/sam" || ! -f "$stamp" ]]; then
 fi
 
 export SAM_CLI_TELEMETRY=0
-export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
-export AWS_REGION="${AWS_REGION:-$AWS_DEFAULT_REGION}"
+# validate/build need some region but talk to no account; deploy takes yours (profile, AWS_REGION, or it asks).
+if [[ "${1:-}" != "deploy" ]]; then
+  export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+  export AWS_REGION="${AWS_REGION:-$AWS_DEFAULT_REGION}"
+fi
 cd "$ROOT"
 exec "$SAM_VENV/bin/sam" "$@"

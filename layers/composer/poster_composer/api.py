@@ -33,6 +33,7 @@ from poster_composer.errors import (
 )
 from poster_composer.faults import THROTTLING_MESSAGE, ComposerConfig, FaultInjector
 from poster_composer.fetch import HttpMediaFetcher, MediaFetcher
+from poster_composer.image_edit import synthesis_from_edit
 from poster_composer.production import Renderer, render_with_composer
 from poster_composer.quota import SlidingWindowLimiter
 from poster_composer.results import ResultSigner, ResultStore, SignatureRejectedError
@@ -44,6 +45,7 @@ from poster_composer.validation import (
     check_async_header,
     parse_json_object,
     redact_url,
+    validate_image_edit,
     validate_synthesis,
 )
 
@@ -54,6 +56,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CREATE_PATH = "/api/v1/services/aigc/text2image/image-synthesis"
+#: The image-editing models' create path (``wan2.5-i2i-preview``, emulated: `poster_composer.image_edit`).
+EDIT_PATH = "/api/v1/services/aigc/image2image/image-synthesis"
 #: Largest request body either front accepts.
 MAX_REQUEST_BYTES = 1024 * 1024
 JSON_TYPE = "application/json"
@@ -115,9 +119,15 @@ def _peek_submission(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
     data = body.get("input")
     if not isinstance(data, Mapping):
         return None, None
-    url, titles = data.get("image_url"), data.get("title")
+    images = data.get("images")
+    url = images[0] if isinstance(images, list) and images else data.get("image_url")
+    titles = data.get("title")
     title = titles[0] if isinstance(titles, list) and titles and isinstance(titles[0], str) else None
     return (redact_url(url) if isinstance(url, str) else None), title
+
+
+def _edit_as_synthesis(body: dict[str, Any]) -> SynthesisRequest:
+    return synthesis_from_edit(validate_image_edit(body))
 
 
 class TaskBackend(Protocol):
@@ -217,7 +227,8 @@ class ComposerApp:
         self._check_source = check_source
         self._control = control
         self._routes: dict[str, Callable[[HttpRequest, str], HttpResponse]] = {
-            "POST " + CREATE_PATH: self._create,
+            "POST " + CREATE_PATH: lambda request, request_id: self._create(request, request_id, self._synthesis),
+            "POST " + EDIT_PATH: lambda request, request_id: self._create(request, request_id, _edit_as_synthesis),
             "GET /api/v1/tasks": self._list,
         }
         if control:
@@ -316,7 +327,12 @@ class ComposerApp:
 
     # ------------------------------------------------------------ DashScope endpoints
 
-    def _create(self, request: HttpRequest, request_id: str) -> HttpResponse:
+    def _synthesis(self, body: dict[str, Any]) -> SynthesisRequest:
+        return validate_synthesis(body, self.config.models)
+
+    def _create(
+        self, request: HttpRequest, request_id: str, parse: Callable[[dict[str, Any]], SynthesisRequest]
+    ) -> HttpResponse:
         config = self.config
         image_url: str | None = None
         title: str | None = None
@@ -327,7 +343,7 @@ class ComposerApp:
             image_url, title = _peek_submission(body)
             if not self.submit_limiter.try_acquire():
                 raise ThrottlingError(THROTTLING_MESSAGE)
-            synthesis = validate_synthesis(body, config.models)
+            synthesis = parse(body)
             self._refuse_foreign_sources(synthesis)
             rule = config.match_rule(synthesis.title[0])
             fault = self.injector.submit_fault(config, rule, synthesis.title[0])
