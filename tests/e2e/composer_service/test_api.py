@@ -172,8 +172,10 @@ def test_a_create_without_the_async_header_is_403(api: Api) -> None:
     dashscope_error(api.post(CREATE, b"{}", headers), 403, "AccessDenied")
 
 
-def test_an_unknown_task_is_200_unknown(api: Api) -> None:
-    task_id = str(uuid.uuid4())
+@pytest.mark.parametrize(
+    "task_id", [str(uuid.uuid4()), "not-a-task-id", "x" * 3000], ids=["uuid", "word", "3000 chars"]
+)
+def test_an_unknown_task_is_200_unknown(api: Api, task_id: str) -> None:
     response = api.get(f"/api/v1/tasks/{task_id}", api.headers())
     assert response.status_code == 200
     assert response.json()["output"] == {"task_id": task_id, "task_status": "UNKNOWN"}

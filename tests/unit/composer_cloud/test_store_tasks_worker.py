@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from poster_composer.cloud.results import ResultBucket, result_key, s3_client
+from poster_composer.cloud.store import DynamoTaskStore
 from poster_composer.cloud.tasks import TIMEOUT_CODE, CloudTasks
 from poster_composer.cloud.worker import RenderWorker
 from poster_composer.errors import InternalServerError, TaskFailedError, UnsupportedOperationError
@@ -367,3 +368,50 @@ def test_an_error_of_our_own_propagates_and_the_task_is_redelivered_later(cloud:
 
 def _big_png() -> bytes:
     return png((3841, 100))
+
+
+class KeySizeCheckingTable:
+    """The moto table, refusing a hash key over 2048 bytes on every key-bearing call as DynamoDB does.
+
+    moto 5.2.5 enforces the limit on writes only; AWS answers GetItem / UpdateItem / DeleteItem with an oversized
+    key with ``ValidationException: One or more parameter values were invalid: Size of hashkey has exceeded the
+    maximum size limit of2048 bytes`` (observed with the AWS CLI, ExtendDB PR #194).
+    """
+
+    def __init__(self, table: object) -> None:
+        self._table = table
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self._table, name)
+
+        def call(**kwargs: object) -> object:
+            key = kwargs.get("Key")
+            if isinstance(key, dict) and len(str(key.get("task_id", "")).encode()) > 2048:
+                raise ClientError(
+                    {
+                        "Error": {
+                            "Code": "ValidationException",
+                            "Message": "One or more parameter values were invalid: Size of hashkey has exceeded "
+                            "the maximum size limit of2048 bytes",
+                        }
+                    },
+                    name,
+                )
+            return method(**kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize("task_id", ["x" * 2049, "海" * 700, "0" * 5000], ids=["ascii", "utf-8", "5000"])
+def test_an_id_over_dynamodbs_key_limit_is_unknown_not_an_error(cloud: Cloud, task_id: str) -> None:
+    # GIVEN the task table as AWS runs it (a key over 2048 bytes is a ValidationException, not a miss)
+    store = DynamoTaskStore(KeySizeCheckingTable(cloud.table), RETENTION, cloud.clock)
+    tasks = CloudTasks(store, cloud.results, cloud.sqs, cloud.queue_url, TIMEOUT, cloud.clock)
+    # WHEN a client queries or cancels a task id no task of ours can have (ours are UUIDs)
+    body = tasks.view(task_id, "")
+    # THEN it is UNKNOWN, as any other id the service never issued (not a 500)
+    assert body == {"output": {"task_id": task_id, "task_status": "UNKNOWN"}}
+    with pytest.raises(UnsupportedOperationError):
+        tasks.cancel(task_id)
+    assert store.get(task_id) is None
+    assert not store.claim(task_id, STALE_AFTER)

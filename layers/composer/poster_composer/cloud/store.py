@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
+def _issued(task_id: str) -> bool:
+    """Whether ``task_id`` has the shape of an id `DynamoTaskStore.create` issues (a UUID string).
+
+    Any other id is unknown without a read: DynamoDB refuses a key over 2048 bytes with a
+    ``ValidationException`` (a 500 to the client) instead of a miss.
+    """
+    try:
+        return str(uuid.UUID(task_id)) == task_id
+    except ValueError:
+        return False
+
+
 def _number(value: float) -> Decimal:
     return Decimal(str(round(value, 3)))
 
@@ -63,6 +75,8 @@ class DynamoTaskStore:
 
     def get(self, task_id: str) -> TaskState | None:
         """The task, or ``None`` when it is unknown or expired."""
+        if not _issued(task_id):
+            return None
         item = self._table.get_item(Key={"task_id": task_id}, ConsistentRead=True).get("Item")
         if item is None or int(item.get("expires_at", 0)) < self._clock():
             return None
@@ -138,6 +152,8 @@ class DynamoTaskStore:
         )
 
     def _transition(self, task_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+        if not _issued(task_id):
+            return False
         try:
             self._table.update_item(
                 Key={"task_id": task_id},
