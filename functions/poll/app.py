@@ -5,18 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-
 from poster_common import services
+from poster_common.observability import logger, tracer
 from poster_common.poll import poll_task
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-logger = Logger()
-tracer = Tracer()
-copy_config_to_registered_loggers(source_logger=logger, include={"poster_common"})
 
 
 @logger.inject_lambda_context(correlation_id_path="task_id", clear_state=True)

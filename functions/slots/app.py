@@ -10,19 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
 from poster_common import dispatch, services
+from poster_common.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
-copy_config_to_registered_loggers(source_logger=logger, include={"poster_common"})
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 

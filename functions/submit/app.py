@@ -5,8 +5,6 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.idempotency import (
@@ -16,6 +14,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from poster_common import dispatch, services, submit
+from poster_common.observability import logger, metrics, tracer
 from poster_common.s3_events import created_objects
 
 if TYPE_CHECKING:
@@ -25,10 +24,6 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
-copy_config_to_registered_loggers(source_logger=logger, include={"poster_common"})
 
 # A sidecar may arrive before its image: its message is tried this many times before it counts as orphaned.
 SIDECAR_TRIES = 3

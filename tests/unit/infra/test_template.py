@@ -267,7 +267,12 @@ def test_function_code_handler_layer_and_tracing(
     assert (REPO / "functions" / folder).is_dir()
     assert props["Handler"] == "app.lambda_handler"
     assert props["Layers"] == [{"Ref": "CommonLayer"}]
-    assert props.get("Tracing", globals_.get("Tracing")) == "Active"
+    # Tracing is a switch (the Tracing parameter): Active traces, and only then is the X-Ray SDK imported.
+    assert props.get("Tracing", globals_.get("Tracing")) == {"Ref": "Tracing"}
+    assert template["Parameters"]["Tracing"]["AllowedValues"] == ["Active", "PassThrough"]
+    assert globals_["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == {
+        "Fn::If": ["TracingActive", "false", "true"]
+    }
     assert props.get("Runtime", globals_.get("Runtime")) == "python3.12"
 
 
@@ -454,7 +459,7 @@ def test_state_machine_definition_logging_tracing_and_invoke_policies(resources:
     assert props["Logging"]["IncludeExecutionData"] is False
     destination = props["Logging"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
     assert resources[destination["Fn::GetAtt"][0]]["Type"] == "AWS::Logs::LogGroup"
-    assert props["Tracing"] == {"Enabled": True}
+    assert props["Tracing"] == {"Enabled": {"Fn::If": ["TracingActive", True, False]}}
     invoked = {
         body["FunctionName"]["Ref"]
         for kind, body in _templates(resources, "PosterStateMachine")
