@@ -415,3 +415,33 @@ def test_an_id_over_dynamodbs_key_limit_is_unknown_not_an_error(cloud: Cloud, ta
         tasks.cancel(task_id)
     assert store.get(task_id) is None
     assert not store.claim(task_id, STALE_AFTER)
+
+
+def test_a_task_already_reported_timed_out_is_never_rendered_later(cloud: Cloud) -> None:
+    # GIVEN a task whose render message arrives only after the timeout (a third delivery, a backlog):
+    # queries already answer FAILED InternalError.Timeout, a terminal status
+    task = cloud.tasks.submit(synthesis(), TaskPlan())
+    cloud.clock.now += TIMEOUT + 1
+    assert cloud.tasks.view(task.task_id, "")["output"]["code"] == TIMEOUT_CODE
+    fetcher, renderer = RecordingFetcher(), FakeRenderer()
+    render = RenderWorker(
+        cloud.store, cloud.results, cloud.sources, fetcher, renderer, ComposerConfig(), STALE_AFTER, max_age=TIMEOUT
+    )
+    # WHEN the worker gets it
+    status = render.run(task.task_id)
+    # THEN it does nothing, and the task keeps reading as FAILED (never FAILED first, SUCCEEDED later)
+    assert status is None and fetcher.calls == [] and renderer.calls == []
+    output = cloud.tasks.view(task.task_id, "")["output"]
+    assert (output["task_status"], output["code"]) == ("FAILED", TIMEOUT_CODE)
+    # ... while a task within the timeout still renders
+    fresh = cloud.tasks.submit(synthesis(), TaskPlan())
+    assert render.run(fresh.task_id) is TaskStatus.SUCCEEDED
+
+
+def test_the_deployed_worker_is_built_with_the_task_timeout() -> None:
+    from poster_composer.cloud.service import build_worker
+    from poster_composer.cloud.settings import CloudSettings
+
+    settings = CloudSettings("t", "q", "r", frozenset({"in"}), "s", "us-east-1", task_timeout_seconds=600.0)
+    worker = build_worker(settings)
+    assert (worker._stale_after, worker._max_age) == (200.0, 600.0)

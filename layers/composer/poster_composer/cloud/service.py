@@ -116,4 +116,5 @@ def build_worker(settings: CloudSettings, clock: Callable[[], float] = time.time
         render_with_composer,
         cloud_config(settings),
         stale_after=settings.task_timeout_seconds / 3,
+        max_age=settings.task_timeout_seconds,
     )

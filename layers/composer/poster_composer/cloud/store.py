@@ -92,26 +92,29 @@ class DynamoTaskStore:
             fields[name] = tuple(fields[name])
         return SynthesisRequest(**fields)
 
-    def claim(self, task_id: str, stale_after: float) -> bool:
+    def claim(self, task_id: str, stale_after: float, max_age: float | None = None) -> bool:
         """PENDING → RUNNING for this worker (or take over a RUNNING task whose worker died ``stale_after`` s ago).
+
+        With ``max_age``, a task submitted longer ago than that is not claimed: queries already report it
+        FAILED (`poster_composer.cloud.tasks.CloudTasks.view`), a terminal status it must keep.
 
         Returns
         -------
         bool
-            False when the task is gone, finished, or being rendered by a live worker.
+            False when the task is gone, finished, too old, or being rendered by a live worker.
         """
         now = self._clock()
-        return self._transition(
-            task_id,
-            "SET #s = :running, scheduled_time = :now",
-            "#s = :pending OR (#s = :running AND scheduled_time < :stale)",
-            {
-                ":running": TaskStatus.RUNNING.value,
-                ":pending": TaskStatus.PENDING.value,
-                ":now": _number(now),
-                ":stale": _number(now - stale_after),
-            },
-        )
+        condition = "#s = :pending OR (#s = :running AND scheduled_time < :stale)"
+        values = {
+            ":running": TaskStatus.RUNNING.value,
+            ":pending": TaskStatus.PENDING.value,
+            ":now": _number(now),
+            ":stale": _number(now - stale_after),
+        }
+        if max_age is not None:
+            condition = f"({condition}) AND submit_time >= :oldest"
+            values[":oldest"] = _number(now - max_age)
+        return self._transition(task_id, "SET #s = :running, scheduled_time = :now", condition, values)
 
     def finish(
         self,

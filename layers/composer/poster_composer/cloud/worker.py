@@ -2,7 +2,8 @@
 
 A duplicate delivery finds the task already claimed or finished and does nothing. A task whose inputs
 cannot be used ends FAILED with the API's code; an error of our own (S3, DynamoDB) propagates, so the
-queue delivers the task again (a RUNNING task whose worker died is taken over after ``stale_after`` s).
+queue delivers the task again (a RUNNING task whose worker died is taken over after ``stale_after`` s). A
+task older than ``max_age`` (the API's task timeout: queries already report it FAILED) is not rendered.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class RenderWorker:
         renderer: Renderer,
         config: ComposerConfig,
         stale_after: float,
+        max_age: float | None = None,
     ) -> None:
         self._store = store
         self._results = results
@@ -45,11 +47,12 @@ class RenderWorker:
         self._renderer = renderer
         self._config = config
         self._stale_after = stale_after
+        self._max_age = max_age
 
     def run(self, task_id: str) -> TaskStatus | None:
         """Render one task; the status it ended with, or ``None`` when there was nothing to do."""
-        if not self._store.claim(task_id, self._stale_after):
-            logger.info("task %s: already claimed, finished or cancelled", task_id)
+        if not self._store.claim(task_id, self._stale_after, self._max_age):
+            logger.info("task %s: already claimed, finished, cancelled or timed out", task_id)
             return None
         request = self._store.request(task_id)
         if request is None:
