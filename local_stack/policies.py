@@ -3,35 +3,30 @@
 SAM turns a function's ``Policies`` (inline statements and policy templates such as
 ``EventBridgePutEventsPolicy`` or ``LambdaInvokePolicy``) and its events (an SQS event adds
 ``AWSLambdaSQSQueueExecutionRole``) into an ``AWS::IAM::Role`` per function and per state machine.
-`translated_template` runs ``tools/sam_translate.py`` in the SAM virtualenv (``.venv-sam``, created by
-``tools/sam.sh`` on first use: aws-sam-cli pins its own botocore, so it cannot share ``.venv``);
-`role_policies` returns, per function or state machine, the role's inline documents with intrinsic
-functions resolved by a `local_stack.template.Template`, and its AWS-managed policies (their documents
-come from moto's copy of the AWS-managed policies, so nothing is fetched).
+`role_policies` reads them from the translation a `local_stack.template.Template` already holds
+(`local_stack.sam`, in process) and returns, per function or state machine, the role's inline documents with
+intrinsic functions resolved by that template, and its AWS-managed policies (their documents come from moto's
+copy of the AWS-managed policies, so nothing is fetched). `translated_template` is the translation with the
+template's default parameters.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import tempfile
-import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from local_stack import sam
+
 if TYPE_CHECKING:
     from local_stack.template import Template
 
-__all__ = ["ROOT", "SAM_PYTHON", "RolePolicies", "managed_policy_document", "role_policies", "translated_template"]
+__all__ = ["ROOT", "RolePolicies", "managed_policy_document", "role_policies", "translated_template"]
 
 ROOT = Path(__file__).resolve().parent.parent
-SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
-_TRANSLATOR = ROOT / "tools" / "sam_translate.py"
 _OWNER_TYPES = ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine")
-_lock = threading.Lock()
-_translated: dict[tuple[Path, int], dict[str, Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -67,39 +62,19 @@ class RolePolicies:
 
 
 def translated_template(template_path: Path) -> dict[str, Any]:
-    """The template as plain CloudFormation (cached per path and modification time).
+    """The template as plain CloudFormation, with its default parameter values (`local_stack.sam.translate`).
 
     Raises
     ------
-    subprocess.CalledProcessError
-        If the SAM virtualenv cannot be created or the translation fails.
+    local_stack.sam.TemplateError
+        If the template cannot be read or SAM rejects it.
 
     Examples
     --------
     >>> translated_template(ROOT / "template.yaml")["Resources"]["SubmitFunctionRole"]["Type"]  # doctest: +SKIP
     'AWS::IAM::Role'
     """
-    path = template_path.resolve()
-    key = (path, path.stat().st_mtime_ns)
-    with _lock:
-        if key not in _translated:
-            _translated[key] = _translate(path)
-        return _translated[key]
-
-
-def _translate(path: Path) -> dict[str, Any]:
-    if not SAM_PYTHON.exists():
-        subprocess.run(["bash", str(ROOT / "tools" / "sam.sh"), "--version"], check=True, cwd=ROOT)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "translated.json"
-        subprocess.run(
-            [str(SAM_PYTHON), str(_TRANSLATOR), str(out), str(path)],
-            check=True,
-            cwd=ROOT,
-            env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
-        )
-        translated: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    return translated
+    return sam.translate(template_path)
 
 
 def role_policies(template: Template) -> dict[str, RolePolicies]:
@@ -113,7 +88,7 @@ def role_policies(template: Template) -> dict[str, RolePolicies]:
     >>> role_policies(Template(ROOT / "template.yaml"))["PollFunction"].inline  # doctest: +SKIP
     [{'Statement': [{'Sid': 'ReadApiKey', 'Effect': 'Allow', 'Action': 'secretsmanager:GetSecretValue', ...}]}]
     """
-    resources = translated_template(template.path)["Resources"]
+    resources = template.cfn_resources
     found: dict[str, RolePolicies] = {}
     for logical_id, resource in resources.items():
         if resource["Type"] not in _OWNER_TYPES:

@@ -1,9 +1,9 @@
 """THE one place the local stack emulates EventBridge rules that moto does not run.
 
 moto 5.2.5's Step Functions never emits "Step Functions Execution Status Change" events, and its
-EventBridge neither runs schedules nor invokes Lambda targets. A function's SAM ``Events`` of type
-``EventBridgeRule`` (with ``source: [aws.states]``) and ``Schedule`` (``rate(N unit)``) are therefore
-emulated here, by one background thread:
+EventBridge neither runs schedules nor invokes Lambda targets. The rules SAM makes of a function's ``Events``
+of type ``EventBridgeRule`` (with ``source: [aws.states]``) and ``Schedule`` (``rate(N unit)``), read from the
+translated template (`Template.rules`), are therefore emulated here, by one background thread:
 
 - every ``poll_seconds`` it lists the state machine's executions that ended with a status the
   rule's pattern names (``FAILED`` / ``TIMED_OUT`` / ``ABORTED``) and, once per execution, calls the
@@ -52,25 +52,25 @@ class EventRules:
 
 
 def event_rules(template: Template) -> EventRules:
-    """Read the functions' ``EventBridgeRule`` (source ``aws.states``) and ``Schedule`` events."""
+    """Read the ``AWS::Events::Rule`` s SAM makes of the functions' events: the one matching Step Functions'
+    status changes (source ``aws.states``, an ``EventBridgeRule`` event) and the ``rate(...)`` schedule (a
+    ``Schedule`` event), with the function each invokes. Disabled rules are left out."""
     status_fn: str | None = None
     statuses: tuple[str, ...] = ()
     schedule_fn: str | None = None
     schedule_seconds: float | None = None
-    for logical_id in template.logical_ids("AWS::Serverless::Function"):
-        events = (template.resources[logical_id].get("Properties") or {}).get("Events") or {}
-        for event in events.values():
-            props = event.get("Properties") or {}
-            if event.get("Type") == "EventBridgeRule" and "aws.states" in (props.get("Pattern") or {}).get(
-                "source", []
-            ):
-                status_fn = logical_id
-                statuses = tuple(str(s) for s in ((props["Pattern"].get("detail") or {}).get("status") or ()))
-            if event.get("Type") == "Schedule":
-                match = _RATE.fullmatch(str(template.resolve(props.get("Schedule", ""))).strip())
-                if match:
-                    schedule_fn = logical_id
-                    schedule_seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+    for rule in template.rules():
+        if not rule.enabled or not rule.function_logical_ids:
+            continue
+        function = rule.function_logical_ids[0]
+        pattern = rule.event_pattern or {}
+        if "aws.states" in (pattern.get("source") or []):
+            status_fn = function
+            statuses = tuple(str(s) for s in ((pattern.get("detail") or {}).get("status") or ()))
+        match = _RATE.fullmatch((rule.schedule_expression or "").strip())
+        if match:
+            schedule_fn = function
+            schedule_seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
     return EventRules(status_fn, statuses, schedule_fn, schedule_seconds)
 
 

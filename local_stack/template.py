@@ -1,8 +1,12 @@
 """A typed model of what the local stack needs, read from ``template.yaml`` itself.
 
-Nothing here talks to AWS: `Template` parses the SAM template, evaluates parameters, conditions and a
-small set of intrinsic functions, and describes the buckets, queues, secret, tables, functions and
-state machine so that the local run cannot drift from what deploys.
+Nothing here talks to AWS: `Template` reads the template as SAM's own translator turns it into plain
+CloudFormation (`local_stack.sam`, in process), evaluates parameters, conditions and a small set of
+intrinsic functions, and describes the buckets, queues, secret, tables, functions (``Globals`` merged by
+SAM), their SQS event source mappings, the EventBridge rules and the state machine, so that the local run
+cannot drift from what deploys. From the SAM document itself come only what ``sam package`` replaces: a
+function's local code folder (``CodeUri``), a layer's (``ContentUri``) and the state machine's
+``DefinitionUri`` with its ``DefinitionSubstitutions``.
 
 Physical values (names, ARNs, queue URLs) are *predicted* the way CloudFormation / moto would produce
 them; the stack overrides the few it only learns after creation (the secret ARN, queue URLs) with
@@ -17,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local_stack.cfn_yaml import load_template_file
+from local_stack import sam
+from local_stack.sam import TemplateError
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -27,6 +32,7 @@ __all__ = [
     "EventBusSpec",
     "FunctionSpec",
     "QueueSpec",
+    "RuleSpec",
     "SecretSpec",
     "SqsEventSpec",
     "StateMachineSpec",
@@ -45,10 +51,8 @@ _NO_VALUE = object()
 _FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 _STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 _TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
-
-
-class TemplateError(ValueError):
-    """The template cannot be understood or resolved locally."""
+#: Every handler runs on this interpreter locally (`local_stack.sam.translate`'s ``default_runtime``).
+_LOCAL_RUNTIME = "python3.12"
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,17 @@ class SqsEventSpec:
     def reports_batch_item_failures(self) -> bool:
         """True when the handler may answer ``{"batchItemFailures": [...]}``."""
         return "ReportBatchItemFailures" in self.function_response_types
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """An EventBridge rule (``AWS::Events::Rule``): its schedule or event pattern, and the functions it invokes."""
+
+    logical_id: str
+    function_logical_ids: tuple[str, ...]
+    schedule_expression: str | None = None
+    event_pattern: dict[str, Any] | None = None
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -247,7 +262,10 @@ def _as_str(value: Any) -> str:
 
 
 class Template:
-    """A parsed SAM template with parameters, conditions and a small intrinsic resolver.
+    """A SAM template, translated by SAM, with parameters, conditions and a small intrinsic resolver.
+
+    ``document`` and ``resources`` are the SAM template as written; ``translated`` is the plain CloudFormation
+    the ``AWS::Serverless-2016-10-31`` transform makes of it with these parameter values (`local_stack.sam`).
 
     Parameters
     ----------
@@ -264,7 +282,8 @@ class Template:
     ------
     TemplateError
         On an unknown parameter override, a value outside the parameter's constraints
-        (``AllowedValues``, ``AllowedPattern``, ``Min/MaxLength``, ``Min/MaxValue``), or an unreadable template.
+        (``AllowedValues``, ``AllowedPattern``, ``Min/MaxLength``, ``Min/MaxValue``), an unreadable template, or
+        one SAM cannot translate.
 
     Examples
     --------
@@ -289,7 +308,7 @@ class Template:
         self.region = region
         self.account_id = account_id
         self.queue_endpoint = queue_endpoint.rstrip("/")
-        self.document = load_template_file(path)
+        self.document = sam.load_template_file(path)
         self.resources: dict[str, dict[str, Any]] = dict(self.document.get("Resources") or {})
         declared: dict[str, dict[str, Any]] = dict(self.document.get("Parameters") or {})
         unknown = sorted(set(parameters or {}) - declared.keys())
@@ -301,9 +320,14 @@ class Template:
             self.parameter_values[name] = None if value is None else _as_str(value)
             if value is not None:
                 _check_parameter(name, spec, _as_str(value))
+        overrides = {name: _as_str(value) for name, value in (parameters or {}).items()}
+        self.translated = sam.translate(path, overrides, region=region, default_runtime=_LOCAL_RUNTIME)
+        #: The translated template's resources (SAM's replaced by what they become; the others as written).
+        self.cfn_resources: dict[str, dict[str, Any]] = dict(self.translated.get("Resources") or {})
         self._conditions: dict[str, bool] = {}
         self._physical: dict[str, _Physical] = {}
-        for logical_id, resource in self.resources.items():
+        sam_only = {lid: res for lid, res in self.resources.items() if lid not in self.cfn_resources}
+        for logical_id, resource in [*self.cfn_resources.items(), *sam_only.items()]:
             if self.resource_enabled(logical_id):
                 self._physical[logical_id] = self._predict(logical_id, resource)
 
@@ -333,18 +357,25 @@ class Template:
         physical.attributes.update(attributes)
 
     def condition(self, name: str) -> bool:
-        """Evaluate a named condition of the ``Conditions`` section."""
+        """Evaluate a named condition of the (translated) ``Conditions`` section."""
         if name not in self._conditions:
-            conditions = self.document.get("Conditions") or {}
+            conditions = self.translated.get("Conditions") or self.document.get("Conditions") or {}
             if name not in conditions:
                 raise TemplateError(f"unknown condition {name!r}")
             self._conditions[name] = bool(self.resolve(conditions[name]))
         return self._conditions[name]
 
     def resource_enabled(self, logical_id: str) -> bool:
-        """False when the resource has a ``Condition`` that evaluates to false."""
-        condition = self.resources[logical_id].get("Condition")
+        """False when the resource (SAM's or a translated one) has a ``Condition`` that evaluates to false."""
+        condition = self._resource(logical_id).get("Condition")
         return condition is None or self.condition(condition)
+
+    def _resource(self, logical_id: str) -> dict[str, Any]:
+        """The translated resource, or the SAM one for a logical id the transform replaced (a layer)."""
+        found = self.cfn_resources.get(logical_id) or self.resources.get(logical_id)
+        if found is None:
+            raise TemplateError(f"no resource {logical_id!r} in the template")
+        return found
 
     def resolve(self, value: Any) -> Any:
         """Resolve intrinsic functions in ``value`` (dicts/lists are walked recursively).
@@ -524,35 +555,57 @@ class Template:
     # ------------------------------------------------------------------ resources
 
     def logical_ids(self, *types: str) -> list[str]:
-        """Logical ids of the enabled resources of the given types, in template order."""
-        return [lid for lid, res in self.resources.items() if res.get("Type") in types and self.resource_enabled(lid)]
+        """Logical ids of the enabled resources of the given types: the SAM document's, then the translated ones.
+
+        ``logical_ids("AWS::Serverless::LayerVersion")`` lists the layers as written, ``logical_ids(
+        "AWS::Lambda::Function")`` every function SAM makes; a resource SAM leaves alone is listed once.
+        """
+        found = dict.fromkeys(lid for lid, res in self.resources.items() if res.get("Type") in types)
+        found.update(dict.fromkeys(lid for lid, res in self.cfn_resources.items() if res.get("Type") in types))
+        return [lid for lid in found if self.resource_enabled(lid)]
+
+    def _cfn_ids(self, *types: str) -> list[str]:
+        """Logical ids of the enabled translated resources of the given types, in the translated order."""
+        return [
+            lid for lid, res in self.cfn_resources.items() if res.get("Type") in types and self.resource_enabled(lid)
+        ]
 
     def _properties(self, logical_id: str) -> dict[str, Any]:
-        return dict(self.resources[logical_id].get("Properties") or {})
+        return dict(self._resource(logical_id).get("Properties") or {})
 
-    def _logical_id_of(self, value: Any, what: str) -> str:
-        """The logical id a ``!GetAtt X.Arn`` / ``!Ref X`` / ARN points at."""
+    def _find_logical_id(self, value: Any) -> str | None:
+        """The logical id a ``!GetAtt X.Arn`` / ``!Ref X`` / ARN or name points at (None: not in the template)."""
         if isinstance(value, dict) and "Fn::GetAtt" in value:
             target = value["Fn::GetAtt"]
             return str(target[0] if isinstance(target, list) else str(target).split(".", 1)[0])
-        if isinstance(value, dict) and "Ref" in value and value["Ref"] in self.resources:
+        if (
+            isinstance(value, dict)
+            and "Ref" in value
+            and (value["Ref"] in self.cfn_resources or value["Ref"] in self.resources)
+        ):
             return str(value["Ref"])
         resolved = self.resolve_str(value)
         for logical_id, physical in self._physical.items():
             if resolved in (physical.ref, physical.attributes.get("Arn")):
                 return logical_id
-        raise TemplateError(f"{what}: {resolved!r} is not a resource of this template")
+        return None
+
+    def _logical_id_of(self, value: Any, what: str) -> str:
+        """`_find_logical_id`, or a `TemplateError` naming ``what``."""
+        found = self._find_logical_id(value)
+        if found is None:
+            raise TemplateError(f"{what}: {self.resolve_str(value)!r} is not a resource of this template")
+        return found
 
     def buckets(self) -> list[BucketSpec]:
         """The S3 buckets, with versioning and their S3 → SQS notifications."""
         specs = []
-        for logical_id in self.logical_ids("AWS::S3::Bucket"):
-            props = self.resolve(self._properties(logical_id))
+        for logical_id in self._cfn_ids("AWS::S3::Bucket"):
+            raw_props = self._properties(logical_id)
+            props = self.resolve(raw_props)
             versioning = (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled"
             config = props.get("NotificationConfiguration") or {}
-            raw_configs = (self._properties(logical_id).get("NotificationConfiguration") or {}).get(
-                "QueueConfigurations"
-            ) or []
+            raw_configs = (raw_props.get("NotificationConfiguration") or {}).get("QueueConfigurations") or []
             notifications = []
             for raw, queue_config in zip(raw_configs, config.get("QueueConfigurations") or [], strict=False):
                 rules = ((queue_config.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
@@ -585,7 +638,7 @@ class Template:
     def queues(self) -> list[QueueSpec]:
         """The SQS queues; dead-letter queues come before the queues that use them."""
         specs: list[QueueSpec] = []
-        for logical_id in self.logical_ids("AWS::SQS::Queue"):
+        for logical_id in self._cfn_ids("AWS::SQS::Queue"):
             raw = self._properties(logical_id)
             props = self.resolve(raw)
             attributes: dict[str, str] = {}
@@ -621,25 +674,13 @@ class Template:
 
     def secrets(self) -> list[SecretSpec]:
         """The Secrets Manager secrets."""
-        return [SecretSpec(lid, self.get_att(lid, "Name")) for lid in self.logical_ids("AWS::SecretsManager::Secret")]
+        return [SecretSpec(lid, self.get_att(lid, "Name")) for lid in self._cfn_ids("AWS::SecretsManager::Secret")]
 
     def tables(self) -> list[TableSpec]:
-        """The DynamoDB tables, with their key schema (SimpleTable defaults to hash key ``id``)."""
+        """The DynamoDB tables, with their key schema (SAM gives a SimpleTable hash key ``id`` by default)."""
         specs = []
-        for logical_id in self.logical_ids(*_TABLE_TYPES):
+        for logical_id in self._cfn_ids("AWS::DynamoDB::Table"):
             props = self.resolve(self._properties(logical_id))
-            if self.resources[logical_id]["Type"] == "AWS::Serverless::SimpleTable":
-                key = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
-                type_code = {"String": "S", "Number": "N", "Binary": "B"}[key.get("Type", "String")]
-                specs.append(
-                    TableSpec(
-                        logical_id,
-                        self.physical_ref(logical_id),
-                        ({"AttributeName": key["Name"], "KeyType": "HASH"},),
-                        ({"AttributeName": key["Name"], "AttributeType": type_code},),
-                    )
-                )
-                continue
             ttl = props.get("TimeToLiveSpecification") or {}
             specs.append(
                 TableSpec(
@@ -657,33 +698,27 @@ class Template:
 
     def event_buses(self) -> list[EventBusSpec]:
         """Custom EventBridge buses declared by the template."""
-        return [EventBusSpec(lid, self.physical_ref(lid)) for lid in self.logical_ids("AWS::Events::EventBus")]
-
-    def _globals(self, section: str) -> dict[str, Any]:
-        return dict((self.document.get("Globals") or {}).get(section) or {})
+        return [EventBusSpec(lid, self.physical_ref(lid)) for lid in self._cfn_ids("AWS::Events::EventBus")]
 
     def functions(self) -> list[FunctionSpec]:
-        """Every function: handler module and attribute, merged environment, timeout, SQS events.
+        """Every function SAM makes: handler module and attribute, environment (``Globals`` merged by SAM),
+        timeout, memory and SQS event source mappings.
 
-        ``CodeUri: functions/submit/`` + ``Handler: app.lambda_handler`` gives module
-        ``functions.submit.app`` and attribute ``lambda_handler``.
+        ``CodeUri: functions/submit/`` (the one value read from the SAM document: the translated ``Code`` is an S3
+        location) + ``Handler: app.lambda_handler`` gives module ``functions.submit.app`` and attribute
+        ``lambda_handler``.
         """
-        glob = self._globals("Function")
+        sqs_events = self._sqs_event_sources()
         specs = []
-        for logical_id in self.logical_ids(*_FUNCTION_TYPES):
+        for logical_id in self._cfn_ids("AWS::Lambda::Function"):
             props = self._properties(logical_id)
-            merged = {**{k: v for k, v in glob.items() if k != "Environment"}, **props}
-            code_uri = self.resolve_str(merged.get("CodeUri", "."))
-            handler = self.resolve_str(merged.get("Handler", ""))
+            code_uri = self._code_uri(logical_id)
+            handler = self.resolve_str(props.get("Handler", ""))
             module_part, _, attribute = handler.rpartition(".")
             if not module_part or not attribute:
                 raise TemplateError(f"{logical_id}: Handler {handler!r} is not module.function")
             folder = [part for part in Path(code_uri).parts if part not in (".", "")]
             module = ".".join([*folder, *module_part.split("/")]).replace("/", ".")
-            environment = {
-                **self._variables(glob.get("Environment")),
-                **self._variables(props.get("Environment")),
-            }
             spec = FunctionSpec(
                 logical_id=logical_id,
                 name=self.physical_ref(logical_id),
@@ -692,13 +727,21 @@ class Template:
                 handler=handler,
                 module=module,
                 attribute=attribute,
-                environment=environment,
-                timeout_seconds=int(self.resolve_str(merged.get("Timeout", 3))),
-                memory_mb=int(self.resolve_str(merged.get("MemorySize", 128))),
-                sqs_events=tuple(self._sqs_events(logical_id, props.get("Events") or {})),
+                environment=self._variables(props.get("Environment")),
+                timeout_seconds=int(self.resolve_str(props.get("Timeout", 3))),
+                memory_mb=int(self.resolve_str(props.get("MemorySize", 128))),
+                sqs_events=tuple(sqs_events.get(logical_id, ())),
             )
             specs.append(spec)
         return specs
+
+    def _code_uri(self, logical_id: str) -> str:
+        """A function's local code folder, from the SAM document (its own ``CodeUri`` or ``Globals``')."""
+        resource = self.resources.get(logical_id) or {}
+        if resource.get("Type") != "AWS::Serverless::Function":
+            return "."
+        glob = (self.document.get("Globals") or {}).get("Function") or {}
+        return self.resolve_str((resource.get("Properties") or {}).get("CodeUri", glob.get("CodeUri", ".")))
 
     def function(self, logical_id: str) -> FunctionSpec:
         """One function by logical id."""
@@ -713,18 +756,33 @@ class Template:
         variables = self.resolve((environment or {}).get("Variables") or {})
         return {str(k): _as_str(v) for k, v in variables.items() if v is not None}
 
-    def _sqs_events(self, logical_id: str, events: dict[str, Any]) -> list[SqsEventSpec]:
-        found = []
-        for event_name, event in events.items():
-            if event.get("Type") != "SQS":
+    def _function_of(self, value: Any, what: str) -> str:
+        """The function a ``FunctionName`` names (through an alias or a version SAM made)."""
+        logical_id = self._logical_id_of(value, what)
+        resource = self._resource(logical_id)
+        if resource.get("Type") in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
+            return self._function_of((resource.get("Properties") or {}).get("FunctionName"), what)
+        return logical_id
+
+    def _sqs_event_sources(self) -> dict[str, list[SqsEventSpec]]:
+        """Function logical id → its SQS event source mappings (``AWS::Lambda::EventSourceMapping`` on a queue)."""
+        found: dict[str, list[SqsEventSpec]] = {}
+        for logical_id in self._cfn_ids("AWS::Lambda::EventSourceMapping"):
+            raw = self._properties(logical_id)
+            source = self._find_logical_id(raw.get("EventSourceArn"))
+            if source is None:
+                if self.resolve_str(raw.get("EventSourceArn")).startswith("arn:aws:sqs:"):
+                    self._logical_id_of(raw.get("EventSourceArn"), logical_id)  # a queue of another stack: an error
+                continue  # a stream, not a queue
+            if self._resource(source).get("Type") != "AWS::SQS::Queue":
                 continue
-            raw = dict(event.get("Properties") or {})
+            function_id = self._function_of(raw["FunctionName"], logical_id)
             props = self.resolve(raw)
             scaling = props.get("ScalingConfig") or {}
-            found.append(
+            found.setdefault(function_id, []).append(
                 SqsEventSpec(
-                    name=event_name,
-                    queue_logical_id=self._logical_id_of(raw["Queue"], f"{logical_id}.{event_name}"),
+                    name=logical_id.removeprefix(function_id) or logical_id,  # SAM: <function><event name>
+                    queue_logical_id=source,
                     batch_size=int(props.get("BatchSize", 10)),
                     function_response_types=tuple(str(t) for t in props.get("FunctionResponseTypes") or ()),
                     maximum_concurrency=int(scaling["MaximumConcurrency"]) if "MaximumConcurrency" in scaling else None,
@@ -734,11 +792,35 @@ class Template:
             )
         return found
 
+    def rules(self) -> list[RuleSpec]:
+        """The EventBridge rules (SAM's ``Schedule`` and ``EventBridgeRule`` events become them), with the
+        functions among their targets."""
+        specs = []
+        for logical_id in self._cfn_ids("AWS::Events::Rule"):
+            props = self._properties(logical_id)
+            targets = [self._find_logical_id(target.get("Arn")) for target in props.get("Targets") or []]
+            schedule = props.get("ScheduleExpression")
+            pattern = props.get("EventPattern")
+            specs.append(
+                RuleSpec(
+                    logical_id=logical_id,
+                    function_logical_ids=tuple(
+                        target
+                        for target in targets
+                        if target is not None and self._resource(target).get("Type") == "AWS::Lambda::Function"
+                    ),
+                    schedule_expression=None if schedule is None else self.resolve_str(schedule),
+                    event_pattern=None if pattern is None else dict(self.resolve(pattern)),
+                    enabled=self.resolve_str(props.get("State", "ENABLED")).upper() == "ENABLED",
+                )
+            )
+        return specs
+
     def state_machines(self) -> list[StateMachineSpec]:
         """The state machines with their resolved ``DefinitionSubstitutions``."""
         specs = []
         for logical_id in self.logical_ids(*_STATE_MACHINE_TYPES):
-            props = self._properties(logical_id)
+            props = dict(self.resources.get(logical_id, self._resource(logical_id)).get("Properties") or {})
             uri = props.get("DefinitionUri") or props.get("DefinitionS3Location")
             if isinstance(uri, dict):
                 raise TemplateError(f"{logical_id}: DefinitionUri must be a local file for the local stack")

@@ -7,8 +7,9 @@ Steps (all run; the exit status is non-zero if any failed):
 3. ``statelint`` again after filling each ``${...}`` with a dummy ARN, after checking that every
    placeholder has a ``DefinitionSubstitutions`` entry in the template;
 4. ``tools/sam.sh validate --lint`` (aws-sam-cli in ``.venv-sam``: the SAM translator's checks);
-5. the template translated offline by aws-sam-translator (``tools/sam_translate.py``), then
-   ``cfn-lint`` on the plain CloudFormation: catches circular dependencies nothing above sees;
+5. the template translated offline by aws-sam-translator, in process (`local_stack.sam`, the
+   translation the local stack and the deploy rehearsal use), then ``cfn-lint`` on the plain
+   CloudFormation: catches circular dependencies nothing above sees;
 6. with ``--build``: ``tools/sam.sh build`` (no Docker; python3.12 from ``.venv/bin``).
 7. ``tools/checkov.sh`` (checkov in ``.venv-checkov``; each skip is justified beside its resource).
 
@@ -30,19 +31,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from local_stack.cfn_yaml import load_template_file
+from local_stack import sam
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 STATEMACHINE_DIR = ROOT / "statemachine"
 SAM_SH = ROOT / "tools" / "sam.sh"
-SAM_VENV = ROOT / ".venv-sam"
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 DUMMY_ACCOUNT = "123456789012"
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return load_template_file(path)
+    return sam.load_template_file(path)
 
 
 def substitutions_by_definition(template: dict[str, Any]) -> dict[Path, set[str]]:
@@ -128,6 +128,18 @@ def check_placeholders(runner: Runner, template: dict[str, Any], definitions: li
     return filled
 
 
+def translate_offline(runner: Runner, out: Path) -> bool:
+    """Write the translated template (`local_stack.sam.translate`, in process) to ``out``."""
+    print("==> sam translate (offline, in process): local_stack.sam.translate", flush=True)
+    started = time.monotonic()
+    try:
+        out.write_text(json.dumps(sam.translate(TEMPLATE), indent=1) + "\n", encoding="utf-8")
+    except sam.TemplateError as error:
+        print(f"  {error}")
+        return runner.record("sam translate (offline)", False, started)
+    return runner.record("sam translate (offline)", True, started)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-sam", action="store_true", help="skip the aws-sam-cli steps")
@@ -152,12 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
             runner.run("sam validate --lint", ["bash", str(SAM_SH), "validate", "--lint"], env=env)
             translated = Path(tmp) / "translated.json"
-            sam_python = SAM_VENV / "bin" / "python"
-            if runner.run(
-                "sam translate (offline)",
-                [str(sam_python), str(ROOT / "tools" / "sam_translate.py"), str(translated)],
-                env=env,
-            ):
+            if translate_offline(runner, translated):
                 runner.run("cfn-lint (translated template)", [_tool("cfn-lint"), str(translated)])
             if args.build:
                 runner.run("sam build", ["bash", str(SAM_SH), "build"], env=env)

@@ -65,7 +65,7 @@ def zipped_size(folder: Path) -> int:
 
 def _resources(build_dir: Path) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
-    from local_stack.cfn_yaml import load_template_file
+    from local_stack.sam import load_template_file
 
     template = load_template_file(build_dir / "template.yaml")
     resources: dict[str, Any] = template.get("Resources", {})

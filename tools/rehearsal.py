@@ -3,8 +3,9 @@
 What ``sam package`` + ``sam deploy`` would do, offline:
 
 1. translate ``template.yaml`` to plain CloudFormation with aws-sam-translator, in process
-   (the ``dev`` extra pins the version aws-sam-cli uses); every local ``CodeUri``/``ContentUri``
-   becomes an S3 location and ``DefinitionUri`` is inlined, as after ``sam package``;
+   (`local_stack.sam`, the project's one translation; the ``dev`` extra pins the version aws-sam-cli uses);
+   every local ``CodeUri``/``ContentUri`` becomes an S3 location and ``DefinitionUri`` is inlined, as after
+   ``sam package``;
 2. zip each code folder (deflate, as is: the unbuilt source, so no ``sam build`` is needed) into
    the artifact bucket;
 3. ``create_stack`` with ``CAPABILITY_IAM`` and wait for the final status;
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib
 import io
 import json
 import sys
@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from local_stack.sam import ARTIFACT_BUCKET, ARTIFACT_PREFIX, MANAGED_POLICIES, Packaged, translate_packaged
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_cloudformation.type_defs import StackTypeDef
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARTIFACT_BUCKET",
+    "ARTIFACT_PREFIX",
+    "MANAGED_POLICIES",
     "Packaged",
     "Rehearsal",
     "expected_resources",
@@ -53,24 +57,7 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
-ARTIFACT_BUCKET = "poster-pipeline-artifacts"
-ARTIFACT_PREFIX = "poster-pipeline"  # samconfig.toml's s3_prefix
-#: The managed policies SAM's policy templates and event sources attach, resolved without calling IAM.
-MANAGED_POLICIES = {
-    "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-    "AWSLambdaSQSQueueExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
-    "AWSXrayWriteOnlyAccess": "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-    "AWSXRayDaemonWriteAccess": "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess",
-}
 _FINAL = ("CREATE_COMPLETE", "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
-
-
-@dataclass(frozen=True)
-class Packaged:
-    """The translated template and the folder zipped for each S3 key it names."""
-
-    template: dict[str, Any]
-    artifacts: dict[str, Path]
 
 
 @dataclass
@@ -89,35 +76,9 @@ class Rehearsal:
     unexpected: dict[str, str] = field(default_factory=dict)
 
 
-def _samtranslator(module: str) -> Any:
-    # aws-sam-translator ships no type information: use it untyped.
-    return importlib.import_module(f"samtranslator.{module}")
-
-
 def translate(template_path: Path = TEMPLATE, region: str = "us-east-1") -> Packaged:
-    """SAM → CloudFormation, offline, with code locations as ``sam package`` leaves them."""
-    template: dict[str, Any] = _samtranslator("yaml_helper").yaml_parse(template_path.read_text(encoding="utf-8"))
-    artifacts: dict[str, Path] = {}
-    for name, resource in template.get("Resources", {}).items():
-        props = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            uri = props.get(key)
-            if isinstance(uri, str) and not uri.startswith("s3://"):
-                s3_key = f"{ARTIFACT_PREFIX}/{name}.zip"
-                artifacts[s3_key] = (template_path.parent / uri).resolve()
-                props[key] = f"s3://{ARTIFACT_BUCKET}/{s3_key}"
-        uri = props.get("DefinitionUri")
-        if isinstance(uri, str) and not uri.startswith("s3://"):
-            props["Definition"] = json.loads((template_path.parent / uri).read_text(encoding="utf-8"))
-            del props["DefinitionUri"]
-    py27 = _samtranslator("utils.py27hash_fix")
-    py27.to_py27_compatible_template(template, {})
-    translator = _samtranslator("translator.translator").Translator(
-        None, _samtranslator("parser.parser").Parser(), boto_session=boto3.session.Session(region_name=region)
-    )
-    translated = translator.translate(template, {}, get_managed_policy_map=lambda: dict(MANAGED_POLICIES))
-    result: dict[str, Any] = py27.undo_mark_unicode_str_in_template(translated)
-    return Packaged(result, artifacts)
+    """SAM → CloudFormation, offline, with code locations as ``sam package`` leaves them (`local_stack.sam`)."""
+    return translate_packaged(template_path, region=region, bucket=ARTIFACT_BUCKET, prefix=ARTIFACT_PREFIX)
 
 
 def zip_folder(folder: Path) -> bytes:

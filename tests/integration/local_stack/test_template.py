@@ -1,4 +1,4 @@
-"""Template resolution: CloudFormation YAML, parameters, conditions, intrinsics, functions, substitutions."""
+"""Template resolution: SAM's YAML loader, parameters, conditions, intrinsics, functions, substitutions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.cfn_yaml import CfnYamlError, load_template
+from local_stack.sam import load_template
 from local_stack.stack import DEFAULT_TEMPLATE
 from local_stack.template import Template, TemplateError, substitute_placeholders
 
@@ -47,9 +47,9 @@ J: !Base64 abc
 
 
 def test_unknown_tags_and_non_mappings_are_rejected() -> None:
-    with pytest.raises(CfnYamlError):
+    with pytest.raises(TemplateError):
         load_template("A: !Bogus x\n")
-    with pytest.raises(CfnYamlError):
+    with pytest.raises(TemplateError):
         load_template("- a\n")
 
 
@@ -195,3 +195,20 @@ def _task_states(definition: dict[str, object]) -> list[dict[str, dict[str, str]
     states = definition.get("States")
     assert isinstance(states, dict)
     return [state for state in states.values() if state.get("Type") == "Task"]
+
+
+@real_template
+def test_real_template_rules_and_event_sources_are_read_from_the_translation() -> None:
+    template = Template(DEFAULT_TEMPLATE, {"Engine": "dashscope"})
+
+    assert not [lid for lid, r in template.cfn_resources.items() if r["Type"].startswith("AWS::Serverless::")]
+    rules = {rule.logical_id: rule for rule in template.rules()}
+    sweep, ended = rules["SlotsFunctionSweep"], rules["SlotsFunctionExecutionEnded"]
+    assert (sweep.function_logical_ids, sweep.schedule_expression) == (("SlotsFunction",), "rate(1 minute)")
+    assert ended.function_logical_ids == ("SlotsFunction",)
+    assert ended.event_pattern is not None
+    assert ended.event_pattern["detail"]["stateMachineArn"] == [template.state_machine().arn]
+    # the render worker's mapping carries Condition UseComposer, as its function does
+    assert [(f.logical_id, [e.name for e in f.sqs_events]) for f in template.functions() if f.sqs_events] == [
+        ("SubmitFunction", ["Uploads"])
+    ]

@@ -1,11 +1,11 @@
-"""The project's template, loaded with the local stack's CloudFormation YAML loader (one loader for all)."""
+"""The project's template, loaded with SAM's YAML loader as `local_stack.sam` uses it (one loader for all)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from local_stack.cfn_yaml import load_template_file
+from local_stack.sam import load_template_file
 
 REPO = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO / "template.yaml"
