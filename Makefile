@@ -60,6 +60,14 @@ bench: $(STAMP) ## renderer benchmark: p50 and ratio to Pillow decode+encode
 bench-worker: $(STAMP) ## the deployed composer's render worker: p50 of one task at 1024² and a 4000×3000 upload
 	$(PY) bench/bench_worker.py
 
+.PHONY: bench-polling
+bench-polling: $(STAMP) ## the wait loop: polling that learns vs the SDK's schedule on the same task durations
+	$(PY) bench/bench_polling.py
+
+.PHONY: bench-coldstart
+bench-coldstart: $(STAMP) ## each handler's import time against a bare import boto3, same run
+	$(PY) bench/bench_coldstart.py
+
 .PHONY: burst
 burst: $(STAMP) ## load test: 300 uploads at once with faults on the local stack; prints figures, writes out/burst.json
 	$(PY) bench/burst.py

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from poster_common import services
 from poster_common.observability import logger, tracer
-from poster_common.poll import poll_task
+from poster_common.poll import poll_learning
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,14 +17,16 @@ if TYPE_CHECKING:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = services.from_environment()
-    result = poll_task(
+    result = poll_learning(
         event["task_id"],
         int(event.get("attempt") or 0),
         str(event.get("submitted_at") or ""),
         api=deps.api,
+        history=deps.durations,
+        model=deps.settings.model,
         schedule=deps.settings.poll_schedule,
         now=datetime.now(UTC),
-        hold_seconds=deps.settings.poll_hold_seconds,
+        configured_hold=deps.settings.poll_hold_seconds,
         hold_interval=deps.settings.poll_hold_interval,
     )
     logger.info("task polled", extra={"status": result["status"], "attempt": result["attempt"]})

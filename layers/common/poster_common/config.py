@@ -83,6 +83,7 @@ class Settings:
     presign_expires_seconds: int = 3600
     secret_max_age_seconds: int = 300
     slot_table: str = ""
+    duration_table: str = ""
     max_in_progress: int = 1
     submissions_per_second: float = 2.0
     slot_lease_seconds: int = 0  # 0: MAX_WAIT_SECONDS + 900
@@ -130,6 +131,7 @@ class Settings:
             "STATE_MACHINE_ARN": "state_machine_arn",
             "EVENT_BUS_NAME": "event_bus_name",
             "SLOT_TABLE": "slot_table",
+            "DURATION_TABLE": "duration_table",
         }
         int_fields = {
             "MAX_POLL_ATTEMPTS": "max_poll_attempts",

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from poster_common.durations import TaskDurations, hold_seconds, task_seconds, wait_schedule
+from poster_common.models import TaskStatus
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from poster_common.durations import DurationLog
+    from poster_common.models import TaskSnapshot
     from poster_common.poster_api import PosterApiClient
+
+logger = logging.getLogger(__name__)
 
 
 def next_wait(schedule: Sequence[int], attempt: int) -> int:
@@ -42,6 +52,7 @@ def poll_task(
     hold_interval: float = 0.1,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    on_terminal: Callable[[TaskSnapshot], None] | None = None,
 ) -> dict[str, Any]:
     """Query; ``TransientError`` propagates so the state machine's Retry handles it.
 
@@ -61,6 +72,8 @@ def poll_task(
         snapshot = api.query(task_id)
         queries += 1
     held = clock() - started
+    if snapshot.status.terminal and on_terminal is not None:
+        on_terminal(snapshot)
     return {
         "status": snapshot.status.value,
         "terminal": snapshot.status.terminal,
@@ -72,3 +85,54 @@ def poll_task(
         "message": snapshot.message,
         "task_metrics": snapshot.task_metrics,
     }
+
+
+def poll_learning(
+    task_id: str,
+    attempt: int,
+    submitted_at: str,
+    *,
+    api: PosterApiClient,
+    history: DurationLog,
+    model: str,
+    schedule: Sequence[int],
+    now: datetime,
+    configured_hold: float,
+    hold_interval: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """`poll_task`, timed by the model's recent task durations (`poster_common.durations`), and a SUCCEEDED
+    task's duration added to them. The history only tunes the loop: reading or writing it may fail."""
+    durations = _recent(history, model)
+    elapsed = seconds_since(submitted_at, now)
+
+    def learn(snapshot: TaskSnapshot) -> None:
+        seconds = task_seconds(snapshot.submit_time, snapshot.end_time)
+        if snapshot.status is TaskStatus.SUCCEEDED and seconds is not None:
+            try:
+                history.record(model, snapshot.task_id, seconds)
+            except (ClientError, BotoCoreError) as error:
+                logger.warning("task duration not recorded: %s", type(error).__name__)
+
+    return poll_task(
+        task_id,
+        attempt,
+        submitted_at,
+        api=api,
+        schedule=wait_schedule(durations, schedule),
+        now=now,
+        hold_seconds=hold_seconds(durations, elapsed, configured_hold),
+        hold_interval=hold_interval,
+        clock=clock,
+        sleep=sleep,
+        on_terminal=learn,
+    )
+
+
+def _recent(history: DurationLog, model: str) -> TaskDurations:
+    try:
+        return history.recent(model)
+    except (ClientError, BotoCoreError) as error:
+        logger.warning("task durations not read: %s", type(error).__name__)
+        return TaskDurations()

@@ -11,6 +11,7 @@ import requests
 
 from poster_common import aws, profiles
 from poster_common.config import Settings
+from poster_common.durations import DurationLog
 from poster_common.fetch import HostAllowlist
 from poster_common.poster_api import PosterApiClient
 from poster_common.secrets import read_api_key
@@ -31,6 +32,7 @@ class Services:
     sfn: Any
     events: Any
     slots: SlotTable
+    durations: DurationLog
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Services:
@@ -46,6 +48,7 @@ class Services:
             max_attempts=settings.submit_max_attempts,
             parse_results=profile.parse_results,
         )
+        dynamodb = aws.client("dynamodb")
         return cls(
             settings=settings,
             store=S3ObjectStore(aws.client("s3")),
@@ -54,8 +57,9 @@ class Services:
             allowlist=HostAllowlist.parse(settings.result_host_allowlist),
             sfn=aws.client("stepfunctions"),
             events=aws.client("events"),
+            durations=DurationLog(dynamodb, settings.duration_table),
             slots=SlotTable(
-                aws.client("dynamodb"),
+                dynamodb,
                 settings.slot_table,
                 max_in_progress=settings.max_in_progress,
                 submissions_per_second=settings.submissions_per_second,

@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3.client import S3Client
 
-# Multipart parts of 8 MiB, two in flight: memory stays bounded whatever the object's size.
+# Multipart parts of 5 MiB (S3's smallest), two in flight: memory stays bounded whatever the object's size
+# (bench/bench_finalize.py: peak RSS copying 64 MB vs 1 MB).
 _STREAM_TRANSFER = TransferConfig(
-    multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024, max_concurrency=2, use_threads=True
+    multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024, max_concurrency=2, use_threads=True
 )
+# s3transfer reads a non-seekable stream up to this many parts ahead (10 by default: 80 MiB); boto3's
+# TransferConfig has no argument for it. Two parts: the two in flight, and memory stays flat.
+_STREAM_TRANSFER.max_in_memory_upload_chunks = 2
 CHUNK_BYTES = 1024 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
 

@@ -157,13 +157,21 @@ def submit_task(
     )
 
 
-def execution_input(job: Job, task: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """The state machine's input (no URL, key or signature: see docs/design.md)."""
+def execution_input(
+    job: Job, task: dict[str, Any], settings: Settings, first_wait: int | None = None
+) -> dict[str, Any]:
+    """The state machine's input (no URL, key or signature: see docs/design.md); ``first_wait`` (whole seconds
+    before the first Poll) defaults to the poll schedule's first step."""
     return {
         "job": job.to_dict(),
         "task": {"task_id": task["task_id"], "request_id": task.get("request_id")},
         "limits": {"max_attempts": settings.max_poll_attempts, "max_wait_seconds": settings.max_wait_seconds},
-        "poll": {"status": "PENDING", "attempt": 0, "wait_seconds": settings.poll_schedule[0], "elapsed_seconds": 0},
+        "poll": {
+            "status": "PENDING",
+            "attempt": 0,
+            "wait_seconds": settings.poll_schedule[0] if first_wait is None else first_wait,
+            "elapsed_seconds": 0,
+        },
     }
 
 

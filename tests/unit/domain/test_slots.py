@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from poster_common import dispatch
 from poster_common.config import Settings
+from poster_common.durations import DurationLog
 from poster_common.models import Job, JobSpec, ObjectRef, SubmittedTask
 from poster_common.slots import SlotTable
 from poster_common.storage import S3ObjectStore
@@ -136,7 +137,9 @@ def test_parked_jobs_are_a_fifo_without_duplicates(dynamodb: Any, clock: Clock) 
 
 def _services(dynamodb: Any, clock: Clock, api: Any, sfn: Any) -> Any:
     settings = Settings(state_machine_arn="arn:sm", max_in_progress=1)
-    return SimpleNamespace(settings=settings, slots=table(dynamodb, clock), api=api, sfn=sfn)
+    return SimpleNamespace(
+        settings=settings, slots=table(dynamodb, clock), durations=DurationLog(dynamodb, TABLE, clock), api=api, sfn=sfn
+    )
 
 
 def test_cleanup_ignores_executions_that_are_not_ours_or_not_dead(dynamodb: Any, clock: Clock) -> None:
@@ -205,7 +208,12 @@ def _dispatching(dynamodb: Any, clock: Clock, sfn: FakeSfn | None = None) -> Any
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:poster", max_in_progress=1
     )
     return SimpleNamespace(
-        settings=settings, slots=table(dynamodb, clock), api=FakeApi(), sfn=sfn or FakeSfn(), store=FakeStore()
+        settings=settings,
+        slots=table(dynamodb, clock),
+        durations=DurationLog(dynamodb, TABLE, clock),
+        api=FakeApi(),
+        sfn=sfn or FakeSfn(),
+        store=FakeStore(),
     )
 
 

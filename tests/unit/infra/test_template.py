@@ -414,12 +414,20 @@ def test_submit_permissions_are_scoped(resources: dict[str, Any]) -> None:
     assert allowed["dynamodb:GetItem"] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
     for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
         assert allowed[action] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}, {"Fn::GetAtt": ["SlotTable", "Arn"]}]
-    assert allowed["dynamodb:Query"] == [{"Fn::GetAtt": ["SlotTable", "Arn"]}]
+    # the quota gate's table, and the task durations that time the first Poll (read only)
+    assert allowed["dynamodb:Query"] == [
+        {"Fn::GetAtt": ["SlotTable", "Arn"]},
+        {"Fn::GetAtt": ["TaskDurationTable", "Arn"]},
+    ]
     assert ("EventBridgePutEventsPolicy", {"EventBusName": "default"}) in _templates(resources, "SubmitFunction")
 
 
-def test_poll_only_reads_the_secret(resources: dict[str, Any]) -> None:
-    assert _allowed(resources, "PollFunction") == {"secretsmanager:GetSecretValue": [{"Ref": "ApiKeySecret"}]}
+def test_poll_only_reads_the_secret_and_the_task_durations(resources: dict[str, Any]) -> None:
+    assert _allowed(resources, "PollFunction") == {
+        "secretsmanager:GetSecretValue": [{"Ref": "ApiKeySecret"}],
+        "dynamodb:Query": [{"Fn::GetAtt": ["TaskDurationTable", "Arn"]}],
+        "dynamodb:PutItem": [{"Fn::GetAtt": ["TaskDurationTable", "Arn"]}],
+    }
     assert _templates(resources, "PollFunction") == []
 
 
@@ -526,7 +534,11 @@ def test_slots_function_gets_status_changes_and_a_schedule(resources: dict[str, 
     assert events["Sweep"]["Type"] == "Schedule"
     allowed = _allowed(resources, "SlotsFunction")
     assert allowed["states:StartExecution"] == [STATE_MACHINE_ARN]
-    assert allowed["dynamodb:Query"] == [{"Fn::GetAtt": ["SlotTable", "Arn"]}]
+    # the quota gate's table, and the task durations that time the first Poll (read only)
+    assert allowed["dynamodb:Query"] == [
+        {"Fn::GetAtt": ["SlotTable", "Arn"]},
+        {"Fn::GetAtt": ["TaskDurationTable", "Arn"]},
+    ]
 
 
 def test_slot_table_and_quota_parameters(template: dict[str, Any], resources: dict[str, Any]) -> None:
