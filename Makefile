@@ -64,6 +64,10 @@ bench-worker: $(STAMP) ## the deployed composer's render worker: p50 of one task
 bench-polling: $(STAMP) ## the wait loop: polling that learns vs the SDK's schedule on the same task durations
 	$(PY) bench/bench_polling.py
 
+.PHONY: bench-finalize
+bench-finalize: $(STAMP) ## Finalize's streaming copy: peak memory at 1 MB vs 64 MB, time vs a plain upload
+	$(PY) bench/bench_finalize.py
+
 .PHONY: bench-coldstart
 bench-coldstart: $(STAMP) ## each handler's import time against a bare import boto3, same run
 	$(PY) bench/bench_coldstart.py

@@ -59,6 +59,7 @@ def finalize_job(state: dict[str, Any], services: Services, remaining_ms: Callab
         source=job.source,
         outcome=outcome,
         output_keys=[*copied, manifest_key],
+        dropped=[{"result": o["index"], **d} for o in outcomes for d in o.get("dropped", ())],
     )
     return {"outcome": outcome, "output_keys": copied, "manifest_key": manifest_key}
 
@@ -89,7 +90,10 @@ def _copy_one(index: int, item: ResultItem, folder: str, job: Job, services: Ser
     except PermanentError as exc:
         logger.warning("result %d of job %s refused: %s", index, job.job_id, exc.code)
         return {"index": index, "status": "FAILED", "code": exc.code, "message": exc.message}
-    return {"index": index, "status": "COPIED", "key": key, "content_type": body.content_type}
+    copied: dict[str, Any] = {"index": index, "status": "COPIED", "key": key, "content_type": body.content_type}
+    if item.dropped:
+        copied["dropped"] = list(item.dropped)
+    return copied
 
 
 def _checked_magic(content_type: str, chunks: Iterator[bytes]) -> Iterator[bytes]:

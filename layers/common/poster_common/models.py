@@ -159,6 +159,8 @@ class ResultItem:
     url: str | None
     code: str | None = None
     message: str | None = None
+    #: What the poster could not place (the composer's extension): ``{"role", "index", "text"}`` / ``{"role": "logo"}``.
+    dropped: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

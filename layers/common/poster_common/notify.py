@@ -69,6 +69,7 @@ def publish_finished(
     outcome: str,
     output_keys: list[str] | None = None,
     failure_code: str | None = None,
+    dropped: list[dict[str, Any]] | None = None,
 ) -> None:
     """Put one event on the bus so other automations can chain on a finished job."""
     detail = {
@@ -78,6 +79,7 @@ def publish_finished(
         "outcome": outcome,
         "output_keys": output_keys or [],
         "failure_code": failure_code,
+        "dropped": dropped or [],
     }
     events.put_events(
         Entries=[

@@ -75,10 +75,28 @@ class ModelProfile:
 def task_results(output: Mapping[str, Any]) -> tuple[ResultItem, ...]:
     """``output.results[]``: a ``url`` each, or the ``code`` / ``message`` of a failed sub-image."""
     return tuple(
-        ResultItem(url=item.get("url") or None, code=item.get("code"), message=item.get("message"))
+        ResultItem(
+            url=item.get("url") or None,
+            code=item.get("code"),
+            message=item.get("message"),
+            dropped=_dropped(item.get("dropped")),
+        )
         for item in output.get("results") or ()
         if isinstance(item, dict)
     )
+
+
+def _dropped(value: Any) -> tuple[dict[str, Any], ...]:
+    """The composer's per-result ``dropped`` list, kept only in its documented shape."""
+    if not isinstance(value, list):
+        return ()
+    kept = []
+    for entry in value[:20]:
+        if isinstance(entry, dict) and isinstance(entry.get("role"), str):
+            kept.append(
+                {k: entry[k] for k in ("role", "index", "text") if k in entry and isinstance(entry[k], str | int)}
+            )
+    return tuple(kept)
 
 
 def wanx_ast_request(spec: JobSpec, background_url: str, logo_url: str | None) -> TaskRequest:

@@ -7,7 +7,8 @@ deployed render worker (`poster_composer.cloud.worker`) call `produce_posters`.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from poster_composer.errors import TaskFailedError
 from poster_composer.faults import INFERENCE_ERROR_CODE, INFERENCE_ERROR_MESSAGE
@@ -20,15 +21,26 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class Renderer(Protocol):
-    """Renders ``request.n`` PNGs from the downloaded background (and logo)."""
+@dataclass(frozen=True)
+class RenderedPng:
+    """One poster: its PNG bytes and what of the request could not be placed on it (never silently dropped).
 
-    def __call__(self, background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[bytes]:
-        """PNG bytes, one per variant."""
+    ``dropped`` items are ``{"role": "title"|"subtitle"|"text", "index": i, "text": "…"}`` or ``{"role": "logo"}``.
+    """
+
+    png: bytes
+    dropped: tuple[dict[str, Any], ...] = ()
+
+
+class Renderer(Protocol):
+    """Renders ``request.n`` posters from the downloaded background (and logo)."""
+
+    def __call__(self, background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[RenderedPng]:
+        """One per variant."""
         ...
 
 
-def render_with_composer(background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[bytes]:
+def render_with_composer(background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[RenderedPng]:
     """The default ``Renderer``: the offline poster renderer's public interface."""
     from poster_composer.renderer import PosterRequest, encode_png, render_posters
 
@@ -40,7 +52,10 @@ def render_with_composer(background: bytes, request: SynthesisRequest, logo: byt
         n=request.n,
         temperature=request.temperature,
     )
-    return [encode_png(poster.image) for poster in render_posters(background, poster_request, logo)]
+    return [
+        RenderedPng(encode_png(poster.image), tuple(poster.layout.get("dropped") or ()))
+        for poster in render_posters(background, poster_request, logo)
+    ]
 
 
 def download_inputs(
@@ -67,7 +82,9 @@ def _capped(limits: FetchLimits, max_bytes: int) -> FetchLimits:
     return FetchLimits(limits.connect_timeout, limits.read_timeout, limits.total_timeout, max_bytes)
 
 
-def render_inputs(background: bytes, logo: bytes | None, request: SynthesisRequest, renderer: Renderer) -> list[bytes]:
+def render_inputs(
+    background: bytes, logo: bytes | None, request: SynthesisRequest, renderer: Renderer
+) -> list[RenderedPng]:
     """``request.n`` PNGs; any renderer failure ends the task as the model's ``Inference error``.
 
     Raises
@@ -84,7 +101,7 @@ def render_inputs(background: bytes, logo: bytes | None, request: SynthesisReque
 
 def produce_posters(
     request: SynthesisRequest, fetcher: MediaFetcher, config: ComposerConfig, renderer: Renderer
-) -> list[bytes]:
+) -> list[RenderedPng]:
     """Download, inspect and render: the whole of a task's work but storing the results."""
     background, logo = download_inputs(request, fetcher, config)
     return render_inputs(background, logo, request, renderer)

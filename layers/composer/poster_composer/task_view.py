@@ -58,6 +58,7 @@ class ResultEntry:
     key: str | None = None
     code: str | None = None
     message: str | None = None
+    dropped: list[dict[str, Any]] | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -80,6 +81,16 @@ class TaskState:
     results: list[ResultEntry] = field(default_factory=list)
 
 
+def _result_item(entry: ResultEntry, url_of: Callable[[ResultEntry], str]) -> dict[str, Any]:
+    """``{"url"}`` (plus ``dropped``, our extension, when something could not be placed) or ``{"code", "message"}``."""
+    if not entry.succeeded:
+        return {"code": entry.code or "", "message": entry.message or ""}
+    item: dict[str, Any] = {"url": url_of(entry)}
+    if entry.dropped:
+        item["dropped"] = entry.dropped
+    return item
+
+
 def task_body(task: TaskState, url_of: Callable[[ResultEntry], str]) -> dict[str, Any]:
     """``{"output": {...}}`` of a task query, plus ``usage`` once the task has finished (not cancelled).
 
@@ -99,10 +110,7 @@ def task_body(task: TaskState, url_of: Callable[[ResultEntry], str]) -> dict[str
     if task.status is TaskStatus.RUNNING:
         output["task_metrics"] = {"TOTAL": total, "SUCCEEDED": 0, "FAILED": 0}
     elif task.status is TaskStatus.SUCCEEDED:
-        results = [
-            {"url": url_of(entry)} if entry.succeeded else {"code": entry.code or "", "message": entry.message or ""}
-            for entry in task.results
-        ]
+        results = [_result_item(entry, url_of) for entry in task.results]
         succeeded = sum(1 for item in results if "url" in item)
         output["results"] = results
         output["task_metrics"] = {"TOTAL": total, "SUCCEEDED": succeeded, "FAILED": total - succeeded}

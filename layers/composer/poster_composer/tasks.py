@@ -358,18 +358,18 @@ class TaskManager:
         background, logo = download_inputs(request, self._fetcher, config)
         if len(plan.failed_indices) >= request.n:
             raise TaskFailedError(DATA_INSPECTION_CODE, DATA_INSPECTION_MESSAGE)
-        pngs = render_inputs(background, logo, request, self._renderer)
+        posters = render_inputs(background, logo, request, self._renderer)
         if plan.results.urls is not None:
             return [ResultEntry(url=url) for url in plan.results.urls]
         entries = []
-        for index, png in enumerate(pngs[: request.n]):
+        for index, poster in enumerate(posters[: request.n]):
             if index in plan.failed_indices:
                 entries.append(ResultEntry(code=DATA_INSPECTION_CODE, message=DATA_INSPECTION_MESSAGE))
                 continue
-            self._results.put(task.task_id, index, png)
+            self._results.put(task.task_id, index, poster.png)
             path = f"/results/{task.task_id}/{index}.png"
             query = self._signer.sign(path, config.result_url_ttl_seconds)
-            entries.append(ResultEntry(path_and_query=f"{path}?{query}"))
+            entries.append(ResultEntry(path_and_query=f"{path}?{query}", dropped=list(poster.dropped) or None))
         return entries
 
     def task(self, task_id: str) -> Task | None:

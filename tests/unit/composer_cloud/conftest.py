@@ -15,6 +15,7 @@ from poster_composer.cloud.results import ResultBucket, s3_client
 from poster_composer.cloud.sources import SourcePolicy
 from poster_composer.cloud.store import DynamoTaskStore
 from poster_composer.cloud.tasks import CloudTasks
+from poster_composer.production import RenderedPng
 from poster_composer.validation import SynthesisRequest
 
 if TYPE_CHECKING:
@@ -87,11 +88,11 @@ class FakeRenderer:
         self.calls: list[Any] = []
         self.error: Exception | None = None
 
-    def __call__(self, background: bytes, request: Any, logo: bytes | None) -> list[bytes]:
+    def __call__(self, background: bytes, request: Any, logo: bytes | None) -> list[RenderedPng]:
         self.calls.append((request, logo is not None))
         if self.error is not None:
             raise self.error
-        return [png((16 + index, 16)) for index in range(request.n)]
+        return [RenderedPng(png((16 + index, 16))) for index in range(request.n)]
 
 
 @dataclass

@@ -14,6 +14,7 @@ from PIL import Image
 from poster_composer.api import CREATE_PATH, ComposerApp, HttpRequest, HttpResponse
 from poster_composer.errors import TaskFailedError
 from poster_composer.faults import ComposerConfig
+from poster_composer.production import RenderedPng
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -52,13 +53,14 @@ class GatedRenderer:
         self.gate.set()
         self.calls: list[SynthesisRequest] = []
         self.error: Exception | None = None
+        self.dropped: tuple[dict[str, Any], ...] = ()
 
-    def __call__(self, background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[bytes]:
+    def __call__(self, background: bytes, request: SynthesisRequest, logo: bytes | None) -> list[RenderedPng]:
         self.calls.append(request)
         assert self.gate.wait(10)
         if self.error is not None:
             raise self.error
-        return [_png((8 + index, 6)) for index in range(request.n)]
+        return [RenderedPng(_png((8 + index, 6)), self.dropped) for index in range(request.n)]
 
 
 @pytest.fixture
@@ -177,6 +179,16 @@ def test_results_are_signed_urls_on_the_request_origin(
 
     app.update_config({"result_origin": "https://results.test"})
     assert _output(app, task_id)["results"][0]["url"].startswith(f"https://results.test/results/{task_id}/0.png?")
+
+
+def test_text_a_poster_could_not_place_is_reported_with_its_result(app: ComposerApp, renderer: GatedRenderer) -> None:
+    renderer.dropped = ({"role": "text", "index": 1, "text": "Second line"},)
+
+    output = _wait(app, _create(app, text=["First", "Second line"]))
+
+    assert output["results"][0]["dropped"] == [{"role": "text", "index": 1, "text": "Second line"}]
+    renderer.dropped = ()
+    assert "dropped" not in _wait(app, _create(app))["results"][0]  # nothing dropped: the item is DashScope's own
 
 
 def test_a_logo_is_downloaded_with_its_own_cap(app: ComposerApp, fetcher: FakeFetcher) -> None:

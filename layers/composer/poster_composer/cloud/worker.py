@@ -61,14 +61,15 @@ class RenderWorker:
             self._sources.check(request.image_url, "image_url")
             if request.logo:
                 self._sources.check(request.logo, "logo")
-            pngs = produce_posters(request, self._fetcher, self._config, self._renderer)
+            posters = produce_posters(request, self._fetcher, self._config, self._renderer)
         except (TaskFailedError, ApiError) as failure:
             code = failure.code
             logger.info("task %s failed: %s", task_id, code)
             self._store.finish(task_id, TaskStatus.FAILED, code=code, message=failure.message)
             return TaskStatus.FAILED
         entries = [
-            ResultEntry(key=self._results.put(task_id, index, png)) for index, png in enumerate(pngs[: request.n])
+            ResultEntry(key=self._results.put(task_id, index, poster.png), dropped=list(poster.dropped) or None)
+            for index, poster in enumerate(posters[: request.n])
         ]
         self._store.finish(task_id, TaskStatus.SUCCEEDED, results=entries)
         logger.info("task %s succeeded with %d result(s)", task_id, len(entries))
