@@ -205,7 +205,6 @@ def translate_packaged(
     region: str = "us-east-1",
     bucket: str = ARTIFACT_BUCKET,
     prefix: str = ARTIFACT_PREFIX,
-    default_runtime: str | None = None,
 ) -> Packaged:
     """`package` the template, then transform it to plain CloudFormation; see `translate`.
 
@@ -224,10 +223,10 @@ def translate_packaged(
         mtime = path.stat().st_mtime_ns
     except OSError as error:
         raise TemplateError(f"cannot read {template_path}: {error}") from error
-    key = (path, mtime, tuple(sorted((parameter_values or {}).items())), region, bucket, prefix, default_runtime)
+    key = (path, mtime, tuple(sorted((parameter_values or {}).items())), region, bucket, prefix)
     with _lock:  # the translator keeps state in module globals (metrics, the region of its ARNs)
         if key not in _cache:
-            _cache[key] = _translate(path, dict(parameter_values or {}), region, bucket, prefix, default_runtime)
+            _cache[key] = _translate(path, dict(parameter_values or {}), region, bucket, prefix)
         found = _cache[key]
     return Packaged(copy.deepcopy(found.template), dict(found.artifacts))
 
@@ -239,7 +238,6 @@ def translate(
     region: str = "us-east-1",
     bucket: str = ARTIFACT_BUCKET,
     prefix: str = ARTIFACT_PREFIX,
-    default_runtime: str | None = None,
 ) -> dict[str, Any]:
     """``template.yaml`` as plain CloudFormation: the ``AWS::Serverless-2016-10-31`` transform, in process.
 
@@ -253,9 +251,6 @@ def translate(
         The region of the ARNs the translator builds.
     bucket, prefix : str
         Where `package` says the code is.
-    default_runtime : str | None
-        The ``Runtime`` of a zip function that names none (neither its own nor ``Globals``'): the local stack
-        runs every handler on its own interpreter. ``None`` (deploy, lint): SAM rejects such a function.
 
     Returns
     -------
@@ -272,32 +267,12 @@ def translate(
     >>> translate(Path("template.yaml"))["Resources"]["SubmitFunctionUploads"]["Type"]  # doctest: +SKIP
     'AWS::Lambda::EventSourceMapping'
     """
-    return translate_packaged(
-        template_path, parameter_values, region=region, bucket=bucket, prefix=prefix, default_runtime=default_runtime
-    ).template
+    return translate_packaged(template_path, parameter_values, region=region, bucket=bucket, prefix=prefix).template
 
 
-def _set_default_runtime(document: dict[str, Any], runtime: str) -> None:
-    if "Runtime" in ((document.get("Globals") or {}).get("Function") or {}):
-        return
-    for resource in (document.get("Resources") or {}).values():
-        props = resource.get("Properties")
-        if (
-            resource.get("Type") == "AWS::Serverless::Function"
-            and isinstance(props, dict)
-            and props.get("PackageType", "Zip") == "Zip"
-            and "Runtime" not in props
-        ):
-            props["Runtime"] = runtime
-
-
-def _translate(
-    path: Path, parameter_values: dict[str, str], region: str, bucket: str, prefix: str, default_runtime: str | None
-) -> Packaged:
+def _translate(path: Path, parameter_values: dict[str, str], region: str, bucket: str, prefix: str) -> Packaged:
     document = load_template_file(path)
     artifacts = package(document, path.parent, bucket=bucket, prefix=prefix)
-    if default_runtime is not None:
-        _set_default_runtime(document, default_runtime)
     py27 = _samtranslator("utils.py27hash_fix")
     metrics_module = _samtranslator("metrics.metrics")
     metrics = metrics_module.Metrics("ServerlessTransform", metrics_module.DummyMetricsPublisher())

@@ -185,7 +185,7 @@ class LocalStack:
         ``event_sources``.
     enforce_iam : bool
         Least privilege, enforced: each function (and the state machine) gets an IAM role with exactly
-        its expanded policies (aws-sam-translator, in ``.venv-sam``), each handler signs with its own
+        its expanded policies (aws-sam-translator in process, ``local_stack.sam``), each handler signs with its own
         role's STS session, the stack's own clients with an admin user's key, and moto refuses
         whatever a policy does not allow (see `local_stack.iam`, `local_stack.iam_enforcement`).
 

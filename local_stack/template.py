@@ -51,8 +51,6 @@ _NO_VALUE = object()
 _FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 _STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 _TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
-#: Every handler runs on this interpreter locally (`local_stack.sam.translate`'s ``default_runtime``).
-_LOCAL_RUNTIME = "python3.12"
 
 
 @dataclass(frozen=True)
@@ -321,7 +319,7 @@ class Template:
             if value is not None:
                 _check_parameter(name, spec, _as_str(value))
         overrides = {name: _as_str(value) for name, value in (parameters or {}).items()}
-        self.translated = sam.translate(path, overrides, region=region, default_runtime=_LOCAL_RUNTIME)
+        self.translated = sam.translate(path, overrides, region=region)
         #: The translated template's resources (SAM's replaced by what they become; the others as written).
         self.cfn_resources: dict[str, dict[str, Any]] = dict(self.translated.get("Resources") or {})
         self._conditions: dict[str, bool] = {}

@@ -1,7 +1,7 @@
 """Each function's expanded IAM policy, for the tests: ``local_stack.policies`` on the project's template.yaml.
 
 SAM policy templates (``EventBridgePutEventsPolicy``, ``LambdaInvokePolicy``, …) and inline statements
-become the roles' ``Policies`` in plain CloudFormation (aws-sam-translator, in .venv-sam); the local
+become the roles' ``Policies`` in plain CloudFormation (aws-sam-translator, in process: local_stack/sam.py); the local
 stack gives the same documents to the roles moto enforces (``LocalStack(enforce_iam=True)``).
 """
 
@@ -20,7 +20,7 @@ TEMPLATE = ROOT / "template.yaml"
 
 
 def translated_template() -> dict[str, Any]:
-    """``template.yaml`` as plain CloudFormation (``tools/sam_translate.py``; creates .venv-sam if needed)."""
+    """``template.yaml`` as plain CloudFormation (``local_stack.sam``, aws-sam-translator in process)."""
     return policies.translated_template(TEMPLATE)
 
 

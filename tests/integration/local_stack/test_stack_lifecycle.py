@@ -24,10 +24,10 @@ def test_conflicting_function_environments_refuse_to_start(tmp_path: Path) -> No
 Resources:
   A:
     Type: AWS::Serverless::Function
-    Properties: {CodeUri: a/, Handler: app.h, Environment: {Variables: {MODE: one}}}
+    Properties: {CodeUri: a/, Handler: app.h, Runtime: python3.12, Environment: {Variables: {MODE: one}}}
   B:
     Type: AWS::Serverless::Function
-    Properties: {CodeUri: b/, Handler: app.h, Environment: {Variables: {MODE: two}}}
+    Properties: {CodeUri: b/, Handler: app.h, Runtime: python3.12, Environment: {Variables: {MODE: two}}}
 """)
     before = dict(os.environ)
 
