@@ -4,7 +4,8 @@ Without history the wait loop follows the official SDK's schedule (1, 1, 2, 2, 2
 poster grow with the task's duration and a finished task is seen up to 5 s late. With the durations of the
 model's recent tasks (at least `MIN_SAMPLES`):
 
-- the first Poll comes just before the likely end: at the 5th percentile of recent durations, less a second;
+- the first Poll comes just before the likely end: at the 5th percentile of recent durations, less a second (at
+  once for sub-second tasks such as the composer's: that Poll then holds through the render);
 - each Poll holds, querying on the quota's cadence (``Settings.poll_hold_interval``), until a second past the
   95th percentile (at most `MAX_HOLD_SECONDS`; past it, `LATE_HOLD_SECONDS` at a time), so the end of a task is
   seen within a fraction of a second, usually by the first Poll;
@@ -63,7 +64,7 @@ def first_wait(durations: TaskDurations, schedule: Sequence[int]) -> int:
     """Whole seconds before the first Poll (a Step Functions Wait takes whole seconds)."""
     if not durations.learned:
         return schedule[0]
-    return max(1, math.floor(durations.quantile(0.05)) - 1)
+    return max(0, math.floor(durations.quantile(0.05)) - 1)
 
 
 def hold_seconds(durations: TaskDurations, elapsed: float, configured: float) -> float:
