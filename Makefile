@@ -68,6 +68,10 @@ bench-polling: $(STAMP) ## the wait loop: polling that learns vs the SDK's sched
 bench-finalize: $(STAMP) ## Finalize's streaming copy: peak memory at 1 MB vs 64 MB, time vs a plain upload
 	$(PY) bench/bench_finalize.py
 
+.PHONY: bench-overhead
+bench-overhead: $(STAMP) ## a lone job on the local stack: upload to poster, less the provider's task time
+	$(PY) bench/bench_overhead.py
+
 .PHONY: bench-coldstart
 bench-coldstart: $(STAMP) ## each handler's import time against a bare import boto3, same run
 	$(PY) bench/bench_coldstart.py
