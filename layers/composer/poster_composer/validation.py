@@ -34,6 +34,9 @@ BAD_BODY_MESSAGE = "Required body invalid, please check the request body format.
 MODEL_MESSAGE = "Model not exist."
 N_RANGE_MESSAGE = "Range of n should be [1, 4]"
 UNDERLAY_RANGE_MESSAGE = "Range of underlay should be [0, 2]"
+SIZE_MESSAGE = "Size should be width*height, e.g. 1280*1280."
+MIN_POSTER_SIDE = 64
+MAX_POSTER_SIDE = 4096
 IMAGE_EDIT_MODELS = ("wan2.5-i2i-preview",)
 PROMPT_MAX_CHARS = 2000
 MAX_EDIT_IMAGES = 3
@@ -67,6 +70,8 @@ class SynthesisRequest:
     n: int = 1
     temperature: float = 0.7
     top_p: float | None = None
+    #: ``parameters.size`` (``"W*H"``, our extension of wanx-ast): the poster's size, reframed around the subject.
+    size: tuple[int, int] | None = None
 
 
 def check_api_key(authorization: str | None, expected: str | None) -> str:
@@ -230,7 +235,22 @@ def validate_synthesis(body: Mapping[str, Any], models: tuple[str, ...]) -> Synt
     if not isinstance(model, str) or model not in models:
         raise InvalidParameterError(MODEL_MESSAGE)
     fields = _validate_input(body.get("input"))
-    parameters = body.get("parameters")
+    parameters, n = _parameters_and_n(body.get("parameters"))
+    temperature = _unit_interval(parameters, "temperature")
+    top_p = _unit_interval(parameters, "top_p")
+    size = _size(parameters)
+    return SynthesisRequest(
+        model=model,
+        n=n,
+        temperature=0.7 if temperature is None else temperature,
+        top_p=top_p,
+        size=None if size is None else _poster_size(size),
+        **fields,
+    )
+
+
+def _parameters_and_n(parameters: Any) -> tuple[dict[str, Any], int]:
+    """``parameters`` (absent: ``{}``) and its ``n`` (absent: 1), by the API's rules."""
     if parameters is None:
         parameters = {}
     if not isinstance(parameters, dict):
@@ -240,15 +260,23 @@ def validate_synthesis(body: Mapping[str, Any], models: tuple[str, ...]) -> Synt
         n = 1
     if not _is_int(n) or not 1 <= n <= 4:
         raise InvalidParameterError(N_RANGE_MESSAGE)
-    temperature = _unit_interval(parameters, "temperature")
-    top_p = _unit_interval(parameters, "top_p")
-    return SynthesisRequest(
-        model=model,
-        n=n,
-        temperature=0.7 if temperature is None else temperature,
-        top_p=top_p,
-        **fields,
-    )
+    return parameters, n
+
+
+def _size(parameters: Mapping[str, Any]) -> str | None:
+    """``parameters.size``, DashScope's ``"W*H"`` (absent: ``None``)."""
+    size: str | None = _optional(parameters, "size", str, "Size")
+    if size is not None and not re.fullmatch(r"[1-9][0-9]*\*[1-9][0-9]*", size):
+        raise InvalidParameterError(SIZE_MESSAGE)
+    return size
+
+
+def _poster_size(size: str) -> tuple[int, int]:
+    """A poster's ``"W*H"`` as (width, height), each side in [MIN_POSTER_SIDE, MAX_POSTER_SIDE] (our extension)."""
+    width, height = (int(side) for side in size.split("*"))
+    if not (MIN_POSTER_SIDE <= width <= MAX_POSTER_SIDE and MIN_POSTER_SIDE <= height <= MAX_POSTER_SIDE):
+        raise InvalidParameterError(f"Range of size's sides should be [{MIN_POSTER_SIDE}, {MAX_POSTER_SIDE}]")
+    return width, height
 
 
 @dataclass(frozen=True)
@@ -299,26 +327,15 @@ def _optional(parameters: Mapping[str, Any], key: str, kind: type, label: str) -
     return value
 
 
-def _edit_parameters(parameters: Any) -> dict[str, Any]:
-    if parameters is None:
-        parameters = {}
-    if not isinstance(parameters, dict):
-        raise InvalidParameterError("Parameters is not a dict.")
-    n = parameters.get("n", 1)
-    if n is None:
-        n = 1
-    if not _is_int(n) or not 1 <= n <= 4:
-        raise InvalidParameterError(N_RANGE_MESSAGE)
+def _edit_parameters(raw: Any) -> dict[str, Any]:
+    parameters, n = _parameters_and_n(raw)
     seed = _optional(parameters, "seed", int, "Seed")
     if seed is not None and not 0 <= seed <= SEED_MAX:
         raise InvalidParameterError(f"Range of seed should be [0, {SEED_MAX}]")
-    size = _optional(parameters, "size", str, "Size")
-    if size is not None and not re.fullmatch(r"[1-9][0-9]*\*[1-9][0-9]*", size):
-        raise InvalidParameterError("Size should be width*height, e.g. 1280*1280.")
     return {
         "n": n,
         "seed": seed,
-        "size": size,
+        "size": _size(parameters),
         "prompt_extend": _optional(parameters, "prompt_extend", bool, "Prompt_extend"),
         "watermark": _optional(parameters, "watermark", bool, "Watermark"),
     }

@@ -107,3 +107,30 @@ def test_urls() -> None:
     with pytest.raises(InvalidParameterError, match="Invalid port"):
         check_url("https://h.example:99999/a.png")
     assert redact_url("https://h/a.png?X-Amz-Signature=s#f") == "https://h/a.png"
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [("1080*1920", (1080, 1920)), ("64*64", (64, 64)), (None, None)],
+)
+def test_parameters_size_is_the_posters_width_and_height(size: str | None, expected: tuple[int, int] | None) -> None:
+    parameters: dict[str, Any] = {} if size is None else {"size": size}
+    body = {
+        "model": "wanx-ast",
+        "input": {"image_url": "https://a.example/b.png", "title": ["T"]},
+        "parameters": parameters,
+    }
+
+    assert validate_synthesis(body, ("wanx-ast",)).size == expected
+
+
+@pytest.mark.parametrize("size", ["1080x1920", "0*100", "1080*", 1080, "63*64", "4097*100"])
+def test_a_malformed_or_out_of_range_size_is_refused(size: object) -> None:
+    body = {
+        "model": "wanx-ast",
+        "input": {"image_url": "https://a.example/b.png", "title": ["T"]},
+        "parameters": {"size": size},
+    }
+
+    with pytest.raises(InvalidParameterError):
+        validate_synthesis(body, ("wanx-ast",))

@@ -90,6 +90,8 @@ class DynamoTaskStore:
         fields = json.loads(item["request"])
         for name in ("title", "subtitle", "text"):
             fields[name] = tuple(fields[name])
+        if fields.get("size") is not None:
+            fields["size"] = tuple(fields["size"])
         return SynthesisRequest(**fields)
 
     def claim(self, task_id: str, stale_after: float, max_age: float | None = None) -> bool:
