@@ -1,4 +1,5 @@
-"""Hostile result URLs and "evil" listeners, shared by the Finalize integration test and the e2e test.
+"""Hostile inputs shared by the tests: result URLs and "evil" listeners (the Finalize integration test and the
+e2e tests), and a decompression-bomb PNG (the normalisation unit test and the bad-input e2e test).
 
 Every URL carries a canary signature (``Signature=canary-…``) so the leak scan can prove it never
 shows up anywhere. The "evil" addresses are real listeners on other loopback addresses and ports:
@@ -8,8 +9,10 @@ they resolve and accept connections, so a refused URL is proven never to have be
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import uuid
+import zlib
 from dataclasses import dataclass, field
 
 CANARY = f"canary-{uuid.uuid4().hex}"
@@ -136,3 +139,16 @@ def hostile_urls(allowed: str, evil: EvilNet) -> list[tuple[str, str, str]]:
         ("CRLF header injection", f"https://{allowed}/x.png\r\nHost: evil.test", "ResultUrlMalformed"),
         ("space in host", f"https://{allowed} .evil.test{path}", "ResultUrlMalformed"),
     ]
+
+
+def png_bomb(side: int = 30_000) -> bytes:
+    """A valid 1-bit PNG of side×side pixels in a few kilobytes: a decompression bomb."""
+    row = b"\0" + bytes((side + 7) // 8)
+    compressor = zlib.compressobj(9)
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 import time
 import uuid
-import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +18,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import fixture_image
+from tests.hostile import png_bomb
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,19 +54,6 @@ def animated(fmt: str) -> bytes:
     base = photo().resize((320, 214))
     frames = [base, base.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
     return encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
-
-
-def png_bomb(side: int = 30_000) -> bytes:
-    """A valid 1-bit PNG of side×side pixels in a few kilobytes: a decompression bomb."""
-    row = b"\0" + bytes((side + 7) // 8)
-    compressor = zlib.compressobj(9)
-    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 @dataclass(frozen=True)

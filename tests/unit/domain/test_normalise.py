@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ from PIL import Image
 
 from poster_common import images, normalise
 from poster_common.exceptions import InvalidImageError
+from tests.hostile import png_bomb
 
 
 def encoded(fmt: str, size: tuple[int, int], mode: str = "RGB", **save: object) -> bytes:
@@ -31,19 +30,6 @@ def animated_png() -> bytes:
     buffer = io.BytesIO()
     frames[0].save(buffer, format="PNG", save_all=True, append_images=frames[1:])
     return buffer.getvalue()
-
-
-def png_bomb(side: int) -> bytes:
-    """A valid 1-bit PNG of side×side pixels whose file is tiny (a decompression bomb)."""
-    row = b"\0" + bytes((side + 7) // 8)
-    compressor = zlib.compressobj(9)
-    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize(
