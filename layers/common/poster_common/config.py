@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 from poster_common import profiles, regions
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 DEFAULT_REGION = regions.DEFAULT_REGION
 DEFAULT_BASE_URL, DEFAULT_RESULT_HOSTS = regions.region_preset(DEFAULT_REGION)
@@ -20,6 +20,16 @@ HOLD_QUERY_SHARE = 0.75
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+#: How a variable's text becomes a setting, by the setting's declared type.
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "tuple[str, ...]": _split,
+    "tuple[int, ...]": lambda text: tuple(int(part) for part in _split(text)),
+}
 
 
 def _region_defaults(name: str | None) -> dict[str, object]:
@@ -48,9 +58,15 @@ def _quota_defaults(model: str) -> dict[str, object]:
     }
 
 
+def _env(name: str, default: Any) -> Any:
+    """A setting read from the environment variable ``name`` (parsed by the field's type), else ``default``."""
+    return field(default=default, metadata={"env": name})
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Everything the domain code needs to know about its deployment.
+    """Everything the domain code needs to know about its deployment: one declaration per setting (its
+    environment variable, type and default; docs/design.md's table is the contract).
 
     Examples
     --------
@@ -58,39 +74,39 @@ class Settings:
     'wanx-ast'
     """
 
-    region: str = DEFAULT_REGION
-    base_url: str = DEFAULT_BASE_URL
-    model: str = DEFAULT_MODEL
-    api_key_secret_name: str = "poster-pipeline/dashscope-api-key"
-    result_host_allowlist: tuple[str, ...] = DEFAULT_RESULT_HOSTS
-    input_bucket: str = ""
-    output_bucket: str = ""
-    input_prefix: str = "incoming/"
-    output_prefix: str = "posters/"
-    failure_prefix: str = "failed/"
-    normalised_prefix: str = "normalised/"
-    idempotency_table: str = ""
-    state_machine_arn: str = ""
-    event_bus_name: str = "default"
-    poll_schedule: tuple[int, ...] = DEFAULT_POLL_SCHEDULE
-    max_poll_attempts: int = 720
-    max_wait_seconds: int = 3600
-    max_input_bytes: int = 50 * 1024 * 1024
-    max_result_bytes: int = 50 * 1024 * 1024
-    connect_timeout: float = 3.05
-    read_timeout: float = 30.0
-    submit_max_attempts: int = 5
-    presign_expires_seconds: int = 3600
-    secret_max_age_seconds: int = 300
-    slot_table: str = ""
-    duration_table: str = ""
-    max_in_progress: int = 1
-    submissions_per_second: float = 2.0
-    slot_lease_seconds: int = 0  # 0: MAX_WAIT_SECONDS + 900
-    dispatch_lease_seconds: int = 300
-    dispatch_max_rounds: int = 3
-    poll_hold_seconds: float = 0.0
-    queries_per_second: float = 20.0
+    region: str = _env("DASHSCOPE_REGION", DEFAULT_REGION)
+    base_url: str = _env("DASHSCOPE_BASE_URL", DEFAULT_BASE_URL)
+    model: str = _env("DASHSCOPE_MODEL", DEFAULT_MODEL)
+    api_key_secret_name: str = _env("API_KEY_SECRET_NAME", "poster-pipeline/dashscope-api-key")
+    result_host_allowlist: tuple[str, ...] = _env("RESULT_HOST_ALLOWLIST", DEFAULT_RESULT_HOSTS)
+    input_bucket: str = _env("INPUT_BUCKET", "")
+    output_bucket: str = _env("OUTPUT_BUCKET", "")
+    input_prefix: str = _env("INPUT_PREFIX", "incoming/")
+    output_prefix: str = _env("OUTPUT_PREFIX", "posters/")
+    failure_prefix: str = _env("FAILURE_PREFIX", "failed/")
+    normalised_prefix: str = _env("NORMALISED_PREFIX", "normalised/")
+    idempotency_table: str = _env("IDEMPOTENCY_TABLE", "")
+    state_machine_arn: str = _env("STATE_MACHINE_ARN", "")
+    event_bus_name: str = _env("EVENT_BUS_NAME", "default")
+    poll_schedule: tuple[int, ...] = _env("POLL_SCHEDULE", DEFAULT_POLL_SCHEDULE)
+    max_poll_attempts: int = _env("MAX_POLL_ATTEMPTS", 720)
+    max_wait_seconds: int = _env("MAX_WAIT_SECONDS", 3600)
+    max_input_bytes: int = _env("MAX_INPUT_BYTES", 50 * 1024 * 1024)
+    max_result_bytes: int = _env("MAX_RESULT_BYTES", 50 * 1024 * 1024)
+    connect_timeout: float = _env("HTTP_CONNECT_TIMEOUT", 3.05)
+    read_timeout: float = _env("HTTP_READ_TIMEOUT", 30.0)
+    submit_max_attempts: int = _env("SUBMIT_MAX_ATTEMPTS", 5)
+    presign_expires_seconds: int = _env("PRESIGN_EXPIRES_SECONDS", 3600)
+    secret_max_age_seconds: int = _env("SECRET_MAX_AGE_SECONDS", 300)
+    slot_table: str = _env("SLOT_TABLE", "")
+    duration_table: str = _env("DURATION_TABLE", "")
+    max_in_progress: int = _env("MODEL_MAX_IN_PROGRESS", 1)
+    submissions_per_second: float = _env("MODEL_SUBMISSIONS_PER_SECOND", 2.0)
+    slot_lease_seconds: int = _env("SLOT_LEASE_SECONDS", 0)  # 0: MAX_WAIT_SECONDS + 900
+    dispatch_lease_seconds: int = _env("DISPATCH_LEASE_SECONDS", 300)
+    dispatch_max_rounds: int = _env("DISPATCH_MAX_ROUNDS", 3)
+    poll_hold_seconds: float = _env("POLL_HOLD_SECONDS", 0.0)
+    queries_per_second: float = _env("MODEL_QUERIES_PER_SECOND", 20.0)
 
     @property
     def poll_hold_interval(self) -> float:
@@ -110,62 +126,21 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Build settings from environment variables; unset or empty variables keep their defaults."""
+        """Build settings from environment variables; unset or empty variables keep their defaults.
+
+        The region's base URL and result hosts, then the model profile's quota, are the defaults the
+        variables override.
+        """
 
         def get(name: str) -> str | None:
             value = environ.get(name, "").strip()
             return value or None
 
         values = _region_defaults(get("DASHSCOPE_REGION")) | _quota_defaults(get("DASHSCOPE_MODEL") or DEFAULT_MODEL)
-        text_fields = {
-            "DASHSCOPE_BASE_URL": "base_url",
-            "DASHSCOPE_MODEL": "model",
-            "API_KEY_SECRET_NAME": "api_key_secret_name",
-            "INPUT_BUCKET": "input_bucket",
-            "OUTPUT_BUCKET": "output_bucket",
-            "INPUT_PREFIX": "input_prefix",
-            "OUTPUT_PREFIX": "output_prefix",
-            "FAILURE_PREFIX": "failure_prefix",
-            "NORMALISED_PREFIX": "normalised_prefix",
-            "IDEMPOTENCY_TABLE": "idempotency_table",
-            "STATE_MACHINE_ARN": "state_machine_arn",
-            "EVENT_BUS_NAME": "event_bus_name",
-            "SLOT_TABLE": "slot_table",
-            "DURATION_TABLE": "duration_table",
-        }
-        int_fields = {
-            "MAX_POLL_ATTEMPTS": "max_poll_attempts",
-            "MAX_WAIT_SECONDS": "max_wait_seconds",
-            "MAX_INPUT_BYTES": "max_input_bytes",
-            "MAX_RESULT_BYTES": "max_result_bytes",
-            "SUBMIT_MAX_ATTEMPTS": "submit_max_attempts",
-            "PRESIGN_EXPIRES_SECONDS": "presign_expires_seconds",
-            "SECRET_MAX_AGE_SECONDS": "secret_max_age_seconds",
-            "MODEL_MAX_IN_PROGRESS": "max_in_progress",
-            "SLOT_LEASE_SECONDS": "slot_lease_seconds",
-            "DISPATCH_LEASE_SECONDS": "dispatch_lease_seconds",
-            "DISPATCH_MAX_ROUNDS": "dispatch_max_rounds",
-        }
-        float_fields = {
-            "HTTP_CONNECT_TIMEOUT": "connect_timeout",
-            "HTTP_READ_TIMEOUT": "read_timeout",
-            "MODEL_SUBMISSIONS_PER_SECOND": "submissions_per_second",
-            "POLL_HOLD_SECONDS": "poll_hold_seconds",
-            "MODEL_QUERIES_PER_SECOND": "queries_per_second",
-        }
-        for env_name, field_name in text_fields.items():
-            if (text := get(env_name)) is not None:
-                values[field_name] = text
-        for env_name, field_name in int_fields.items():
-            if (text := get(env_name)) is not None:
-                values[field_name] = int(text)
-        for env_name, field_name in float_fields.items():
-            if (text := get(env_name)) is not None:
-                values[field_name] = float(text)
-        if (hosts := get("RESULT_HOST_ALLOWLIST")) is not None:
-            values["result_host_allowlist"] = _split(hosts)
-        if (schedule := get("POLL_SCHEDULE")) is not None:
-            values["poll_schedule"] = tuple(int(part) for part in _split(schedule))
+        for setting in fields(cls):
+            if (text := get(setting.metadata["env"])) is not None:
+                values[setting.name] = _PARSERS[str(setting.type)](text)
+        values["region"] = str(values["region"]).lower()  # region names compare in any letter case
         settings = cls(**values)  # type: ignore[arg-type]
         settings._check()
         return settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -563,3 +564,10 @@ def test_quota_alarms_watch_throttling_and_the_oldest_parked_job(resources: dict
         assert alarms[metric]["Namespace"] == "PosterPipeline"
         assert alarms[metric]["Dimensions"] == [{"Name": "service", "Value": "poster-pipeline"}]
     assert alarms["OldestParkedJobAge"]["Threshold"] == {"Ref": "ParkedJobAgeAlarmSeconds"}
+
+
+def test_every_setting_is_one_documented_variable() -> None:
+    # Settings declare their variable once (poster_common/config.py); the design's table is the contract.
+    declared = {setting.metadata["env"] for setting in dataclasses.fields(Settings)}
+
+    assert declared == set(_design_env_vars())
