@@ -1,7 +1,7 @@
 """Finalize's copy of a result, measured: peak memory at 1 MB and 64 MB (does streaming stream?), and its time
 against a plain S3 upload of the same bytes, in the same run.
 
-The copy is Finalize's own code path (`poster_common.fetch.open_result` over HTTPS from an allow-listed host,
+The copy is Finalize's own code path (`poster_common.result_download.open_result` over HTTPS from an allow-listed host,
 into `S3ObjectStore.put_stream`). Each measurement runs in a fresh child process, so its peak RSS
 (``ru_maxrss``) is the copy's alone; S3 is moto's server in yet another process (moto keeps objects in memory),
 and the result host is a local HTTPS server in this one.
@@ -56,7 +56,7 @@ def child(mode: str, megabytes: int, url: str, endpoint: str) -> None:
     if mode == "finalize":
         import requests
 
-        from poster_common.fetch import HostAllowlist, open_result
+        from poster_common.result_download import HostAllowlist, open_result
         from poster_common.storage import S3ObjectStore
 
         allowlist = HostAllowlist.parse([url.split("/")[2]])

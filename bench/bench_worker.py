@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 if TYPE_CHECKING:
-    from poster_composer.fetch import FetchLimits
+    from poster_composer.input_media import FetchLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "events" / "samples" / "backgrounds" / "rocket.jpg"

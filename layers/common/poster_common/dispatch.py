@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from poster_common.durations import TaskDurations, first_wait
-from poster_common.exceptions import PermanentError, TransientError
+from poster_common.errors import PermanentError, TransientError
 from poster_common.models import Job
 from poster_common.notify import utc_now
 from poster_common.record_failure import record_ended_execution
@@ -38,8 +38,8 @@ from poster_common.submit import execution_input, record_submit_failure, submit_
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from poster_common.quota_gate import Parked
     from poster_common.services import Services
-    from poster_common.slots import Parked
 
 logger = logging.getLogger(__name__)
 

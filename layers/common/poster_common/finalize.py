@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from poster_common.exceptions import NoResultCopiedError, PermanentError, TransientError
-from poster_common.fetch import open_result
+from poster_common.errors import NoResultCopiedError, PermanentError, TransientError
 from poster_common.models import Job, ResultItem, TaskSnapshot
 from poster_common.notify import publish_finished
 from poster_common.profiles import find_profile
+from poster_common.result_download import open_result
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from poster_common.exceptions import InvalidImageError
+from poster_common.errors import InvalidImageError
 
 HEAD_BYTES = 256 * 1024
 TAIL_BYTES = 4096

@@ -16,7 +16,7 @@ from email.header import decode_header
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from poster_common.exceptions import InvalidJobSpecError, InvalidSidecarError
+from poster_common.errors import InvalidJobSpecError, InvalidSidecarError
 from poster_common.models import JobSpec
 
 if TYPE_CHECKING:

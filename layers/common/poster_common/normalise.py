@@ -17,7 +17,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from poster_common.exceptions import InvalidImageError
+from poster_common.errors import InvalidImageError
 from poster_common.images import MAX_DECODE_PIXELS, MAX_LONG_SIDE, MAX_SHORT_SIDE, MIN_SIDE
 
 JPEG_QUALITY = 90

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from poster_common.exceptions import ApiRejectedError, TransientError
+from poster_common.errors import ApiRejectedError, TransientError
 from poster_common.models import SubmittedTask, TaskSnapshot, TaskStatus
 from poster_common.profiles import TEXT2IMAGE_PATH, task_results
 from poster_common.retry import backoff_delays

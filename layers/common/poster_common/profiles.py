@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from poster_common.exceptions import InvalidJobSpecError
+from poster_common.errors import InvalidJobSpecError
 from poster_common.models import JobSpec, ResultItem
 
 TEXT2IMAGE_PATH = "/services/aigc/text2image/image-synthesis"

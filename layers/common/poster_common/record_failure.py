@@ -6,10 +6,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from poster_common import exceptions
-from poster_common.fetch import redact
+from poster_common import errors
 from poster_common.models import Job
 from poster_common.notify import FailureRecord, record_job_failure
+from poster_common.result_download import redact
 
 if TYPE_CHECKING:
     from poster_common.services import Services
@@ -97,9 +97,9 @@ def sanitise(text: str) -> str:
     return _URL.sub(lambda match: redact(match.group(0)), text)[:MAX_MESSAGE_CHARS]
 
 
-def _error_classes() -> dict[str, type[exceptions.PosterError]]:
-    found: dict[str, type[exceptions.PosterError]] = {}
-    pending: list[type[exceptions.PosterError]] = [exceptions.PosterError]
+def _error_classes() -> dict[str, type[errors.PosterError]]:
+    found: dict[str, type[errors.PosterError]] = {}
+    pending: list[type[errors.PosterError]] = [errors.PosterError]
     while pending:
         cls = pending.pop()
         found[cls.__name__] = cls

@@ -7,7 +7,7 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from poster_common.exceptions import PosterError
+from poster_common.errors import PosterError
 from poster_common.models import ObjectRef
 
 

@@ -6,7 +6,7 @@ import json
 
 from aws_lambda_powertools.utilities import parameters
 
-from poster_common.exceptions import PermanentError
+from poster_common.errors import PermanentError
 
 
 class ApiKeyMissingError(PermanentError):

@@ -12,10 +12,10 @@ import requests
 from poster_common import aws, profiles
 from poster_common.config import Settings
 from poster_common.durations import DurationLog
-from poster_common.fetch import HostAllowlist
 from poster_common.poster_api import PosterApiClient
+from poster_common.quota_gate import SlotTable
+from poster_common.result_download import HostAllowlist
 from poster_common.secrets import read_api_key
-from poster_common.slots import SlotTable
 from poster_common.storage import S3ObjectStore
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from poster_common.exceptions import SourceMissingError, TransientError
+from poster_common.errors import SourceMissingError, TransientError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from poster_common import images, jobspec, normalise, profiles
-from poster_common.exceptions import PermanentError, SidecarImageNotYetError, SourceMissingError, TransientError
+from poster_common.errors import PermanentError, SidecarImageNotYetError, SourceMissingError, TransientError
 from poster_common.models import Job, ObjectRef, SubmittedTask, job_id_for, stem_for
 from poster_common.notify import FailureRecord, record_job_failure
 

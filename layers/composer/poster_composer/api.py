@@ -32,8 +32,8 @@ from poster_composer.errors import (
     ThrottlingError,
 )
 from poster_composer.faults import THROTTLING_MESSAGE, ComposerConfig, FaultInjector
-from poster_composer.fetch import HttpMediaFetcher, MediaFetcher
 from poster_composer.image_edit import synthesis_from_edit
+from poster_composer.input_media import HttpMediaFetcher, MediaFetcher
 from poster_composer.production import Renderer, render_with_composer
 from poster_composer.quota import SlidingWindowLimiter
 from poster_composer.results import ResultSigner, ResultStore, SignatureRejectedError

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from poster_composer.errors import TaskFailedError
 from poster_composer.faults import INFERENCE_ERROR_CODE, INFERENCE_ERROR_MESSAGE
-from poster_composer.fetch import BACKGROUND_RULES, LOGO_RULES, FetchLimits, MediaFetcher, inspect_image
+from poster_composer.input_media import BACKGROUND_RULES, LOGO_RULES, FetchLimits, MediaFetcher, inspect_image
 
 if TYPE_CHECKING:
     from poster_composer.faults import ComposerConfig

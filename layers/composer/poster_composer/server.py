@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import FrameType, TracebackType
 
-    from poster_composer.fetch import MediaFetcher
+    from poster_composer.input_media import MediaFetcher
     from poster_composer.tasks import Renderer
 
 logger = logging.getLogger(__name__)

@@ -44,7 +44,7 @@ from poster_composer.task_view import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from poster_composer.fetch import MediaFetcher
+    from poster_composer.input_media import MediaFetcher
     from poster_composer.results import ResultSigner, ResultStore
     from poster_composer.stats import StatsRecorder
     from poster_composer.validation import SynthesisRequest

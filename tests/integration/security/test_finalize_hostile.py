@@ -21,10 +21,10 @@ import requests
 from PIL import Image
 
 from poster_common.config import Settings
-from poster_common.exceptions import NoResultCopiedError, PermanentError
-from poster_common.fetch import HostAllowlist, open_result
+from poster_common.errors import NoResultCopiedError, PermanentError
 from poster_common.finalize import finalize_job
 from poster_common.models import ResultItem, TaskSnapshot, TaskStatus
+from poster_common.result_download import HostAllowlist, open_result
 from poster_common.services import Services
 from poster_composer import tls
 from tests.hostile import CANARY, SIGNED, EvilNet, hostile_urls

@@ -21,7 +21,7 @@ from poster_composer.validation import SynthesisRequest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from poster_composer.fetch import FetchLimits
+    from poster_composer.input_media import FetchLimits
 
 REGION = "us-east-1"
 INPUT = "poster-in-123456789012-us-east-1"

@@ -37,7 +37,7 @@ from tests.unit.composer_cloud.conftest import (
 )
 
 if TYPE_CHECKING:
-    from poster_composer.fetch import FetchLimits
+    from poster_composer.input_media import FetchLimits
     from tests.unit.composer_cloud.conftest import Cloud
 
 BACKGROUND = f"https://{INPUT}.s3.{REGION}.amazonaws.com/incoming/a.jpg?X-Amz-Signature=sig"

@@ -19,7 +19,7 @@ from poster_composer.production import RenderedPng
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from poster_composer.fetch import FetchLimits
+    from poster_composer.input_media import FetchLimits
     from poster_composer.validation import SynthesisRequest
 
 HEADERS = {"authorization": "Bearer k", "x-dashscope-async": "enable"}

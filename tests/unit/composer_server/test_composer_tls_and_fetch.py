@@ -11,7 +11,7 @@ from cryptography import x509
 from PIL import Image
 
 from poster_composer.errors import TaskFailedError
-from poster_composer.fetch import BACKGROUND_RULES, LOGO_RULES, inspect_image
+from poster_composer.input_media import BACKGROUND_RULES, LOGO_RULES, inspect_image
 from poster_composer.tls import ensure_certificate, server_context
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import pytest
 
 from poster_common import aws
 from poster_common.config import Settings
-from poster_common.fetch import MAX_REDIRECTS
+from poster_common.result_download import MAX_REDIRECTS
 from poster_common.retry import backoff_delays
 
 ROOT = Path(__file__).resolve().parents[3]

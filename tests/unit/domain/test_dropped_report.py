@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from poster_common import finalize
 from poster_common.config import Settings
-from poster_common.fetch import DownloadedBody, HostAllowlist
 from poster_common.models import ResultItem, TaskSnapshot, TaskStatus
 from poster_common.profiles import task_results
+from poster_common.result_download import DownloadedBody, HostAllowlist
 from poster_common.services import Services
 
 if TYPE_CHECKING:

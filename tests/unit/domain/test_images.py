@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from poster_common import images
-from poster_common.exceptions import InvalidImageError
+from poster_common.errors import InvalidImageError
 
 
 def encoded(fmt: str, size: tuple[int, int], mode: str = "RGB", **save: object) -> bytes:

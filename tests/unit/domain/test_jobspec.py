@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from poster_common import jobspec
-from poster_common.exceptions import InvalidJobSpecError, InvalidSidecarError
+from poster_common.errors import InvalidJobSpecError, InvalidSidecarError
 from poster_common.jobspec import RawSpec, raw_from_filename, raw_from_metadata, raw_from_sidecar, validate
 
 

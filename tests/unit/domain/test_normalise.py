@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from poster_common import images, normalise
-from poster_common.exceptions import InvalidImageError
+from poster_common.errors import InvalidImageError
 from tests.hostile import png_bomb
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from poster_common.exceptions import ApiRejectedError, TransientError
+from poster_common.errors import ApiRejectedError, TransientError
 from poster_common.models import TaskStatus
 from poster_common.poster_api import PosterApiClient, parse_task
 from tests.unit.domain.fakes import FakeResponse, ScriptedSession

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from poster_common.config import Settings
-from poster_common.exceptions import InvalidJobSpecError, PermanentError
+from poster_common.errors import InvalidJobSpecError, PermanentError
 from poster_common.finalize import _manifest
 from poster_common.models import Job, JobSpec, ObjectRef, ResultItem, TaskSnapshot, TaskStatus
 from poster_common.poster_api import PosterApiClient

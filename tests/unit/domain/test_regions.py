@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from poster_common.config import DEFAULT_RESULT_HOSTS, Settings
-from poster_common.fetch import HostAllowlist
 from poster_common.regions import REGIONS, region_preset
+from poster_common.result_download import HostAllowlist
 
 SGP = "dashscope-result-sgp.oss-ap-southeast-1.aliyuncs.com"
 

@@ -13,7 +13,7 @@ from poster_composer.cloud.store import DynamoTaskStore
 from poster_composer.cloud.tasks import CloudTasks
 from poster_composer.cloud.worker import RenderWorker
 from poster_composer.faults import ComposerConfig
-from poster_composer.fetch import HttpMediaFetcher
+from poster_composer.input_media import HttpMediaFetcher
 from poster_composer.production import render_with_composer
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from poster_composer.cloud.sources import SourcePolicy
     from poster_composer.cloud.store import DynamoTaskStore
     from poster_composer.faults import ComposerConfig
-    from poster_composer.fetch import MediaFetcher
+    from poster_composer.input_media import MediaFetcher
     from poster_composer.production import Renderer
 
 logger = logging.getLogger(__name__)

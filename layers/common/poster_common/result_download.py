@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from poster_common.exceptions import (
+from poster_common.errors import (
     ResultDownloadError,
     ResultHostNotAllowedError,
     ResultNotImageError,
@@ -55,7 +55,7 @@ class HostAllowlist:
     >>> allow.check("https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com.evil.test/1.png")
     Traceback (most recent call last):
     ...
-    poster_common.exceptions.ResultHostNotAllowedError: result host not on the allow-list: ...
+    poster_common.errors.ResultHostNotAllowedError: result host not on the allow-list: ...
     """
 
     authorities: frozenset[str]

@@ -1,4 +1,4 @@
-"""The quota gate (``poster_common.slots``) and release-and-dispatch (``poster_common.dispatch``) on moto's DynamoDB."""
+"""The quota gate (``poster_common.quota_gate``) and release-and-dispatch (``dispatch``) on moto's DynamoDB."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from poster_common import dispatch
 from poster_common.config import Settings
 from poster_common.durations import DurationLog
 from poster_common.models import Job, JobSpec, ObjectRef, SubmittedTask
-from poster_common.slots import SlotTable
+from poster_common.quota_gate import SlotTable
 from poster_common.storage import S3ObjectStore
 from tests.conftest import load_event
 

@@ -3,14 +3,14 @@ from __future__ import annotations
 import pytest
 import requests
 
-from poster_common.exceptions import (
+from poster_common.errors import (
     PermanentError,
     ResultDownloadError,
     ResultHostNotAllowedError,
     ResultNotImageError,
     ResultTooLargeError,
 )
-from poster_common.fetch import HostAllowlist, open_result, redact
+from poster_common.result_download import HostAllowlist, open_result, redact
 from tests.unit.domain.fakes import FakeResponse, ScriptedSession
 
 HOST = "dashscope-result-bj.oss-cn-beijing.aliyuncs.com"
