@@ -76,6 +76,10 @@ bench-overhead: $(STAMP) ## a lone job on the local stack: upload to poster, les
 bench-coldstart: $(STAMP) ## each handler's import time against a bare import boto3, same run
 	$(PY) bench/bench_coldstart.py
 
+.PHONY: bench-cost
+bench-cost: $(STAMP) ## AWS $ per poster (composer and DashScope-like 8-40 s tasks) counted on the local stack; writes out/cost.json
+	$(PY) bench/bench_cost.py
+
 .PHONY: burst
 burst: $(STAMP) ## load test: 300 uploads at once with faults on the local stack; prints figures, writes out/burst.json
 	$(PY) bench/burst.py
