@@ -43,10 +43,11 @@ def slots(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, _Dispatch]:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "poster-pipeline")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     from functions.slots import app
+    from poster_common import services
 
     fake = _Dispatch()
     monkeypatch.setattr(app, "dispatch", fake)
-    monkeypatch.setattr(app.services, "from_environment", lambda: object())
+    monkeypatch.setattr(services, "from_environment", lambda: object())
     return app, fake
 
 
