@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -21,6 +21,9 @@ from poster_common.storage import S3ObjectStore
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_stepfunctions import SFNClient
+
 
 @dataclass(frozen=True)
 class Services:
@@ -29,8 +32,8 @@ class Services:
     api: PosterApiClient
     http: requests.Session
     allowlist: HostAllowlist
-    sfn: Any
-    events: Any
+    sfn: SFNClient
+    events: EventBridgeClient
     slots: SlotTable
     durations: DurationLog
 
