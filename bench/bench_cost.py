@@ -37,7 +37,7 @@ What is counted, and how:
 
 Prints a table per engine; writes ``out/cost.json``; asserts nothing.
 
-Usage: ``python bench/bench_cost.py [--engines composer,dashscope] [--jobs 20] [--warm 5]``
+Usage: ``python bench/bench_cost.py [--engines composer,dashscope] [--jobs 20] [--warm 10]``
 """
 
 from __future__ import annotations
@@ -318,8 +318,13 @@ class Meter:
         meter = self
 
         def _make_request(client: Any, operation_model: Any, request_dict: Any, request_context: Any) -> Any:
-            owner = None if getattr(meter._suppress, "on", False) else meter._owner()
+            suppressed = getattr(meter._suppress, "on", False)
+            owner = None if suppressed else meter._owner()
             if owner is None or meter.phase in ("setup", "done"):
+                if not suppressed and meter.phase == "measure":  # kept, to show what was left out
+                    thread = threading.current_thread().name.split("-")[0].split("_")[0]
+                    service = client.meta.service_model.endpoint_prefix
+                    meter._record(f"unattributed:{thread}", service, operation_model.name, 0.0)
                 return original(client, operation_model, request_dict, request_context)
             service = client.meta.service_model.endpoint_prefix
             operation = operation_model.name
@@ -462,6 +467,16 @@ def install_hooks(meter: Meter) -> None:
     client_cls._make_request = meter.make_request_hook(original_request)
     session_cls: Any = requests.Session
     session_cls.send = meter.send_hook(session_cls.send)
+    # A handler's work in a thread pool (s3transfer's uploads) stays the handler's.
+    import concurrent.futures
+
+    pool_cls: Any = concurrent.futures.ThreadPoolExecutor
+    original_submit = pool_cls.submit
+
+    def submit(executor: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return original_submit(executor, contextvars.copy_context().run, fn, *args, **kwargs)
+
+    pool_cls.submit = submit
     sys.stdout = meter.log_stream(sys.stdout)
     sys.stderr = meter.log_stream(sys.stderr)
 
@@ -649,8 +664,12 @@ def per_poster_units(run: dict[str, Any], meter: Meter) -> dict[str, Any]:
     calls: Counter[tuple[str, str]] = Counter()
     units: defaultdict[str, float] = defaultdict(float)
     idle_receives = 0.0
+    unattributed: Counter[str] = Counter()
     for phase, owner, service, operation, amount in meter.calls:
         if phase != "measure":
+            continue
+        if owner.startswith("unattributed:"):
+            unattributed[f"{owner.removeprefix('unattributed:')} {service} {operation}"] += 1
             continue
         if owner.endswith("(schedule)"):
             continue
@@ -713,6 +732,7 @@ def per_poster_units(run: dict[str, Any], meter: Meter) -> dict[str, Any]:
             "platform_log_bytes_estimated": PLATFORM_LOG_BYTES * invocations / posters,
         },
         "handler_log_bytes": log_bytes / posters,
+        "unattributed_calls_in_window": dict(unattributed),
         "fixed": {
             "sweeps_in_window": len(sweeps),
             "sweep_gb_seconds_mean": statistics.mean(sweeps) if sweeps else None,
@@ -790,8 +810,8 @@ def table(engine: str, per: dict[str, Any], dollars: dict[str, float], run: dict
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--engines", default="composer,dashscope")
-    parser.add_argument("--jobs", type=int, default=0, help="measured jobs (default: 20 composer, 12 dashscope)")
-    parser.add_argument("--warm", type=int, default=5, help="warm-up jobs (>= 5: polling that learns needs 5)")
+    parser.add_argument("--jobs", type=int, default=0, help="measured jobs (default: 20 composer, 15 dashscope)")
+    parser.add_argument("--warm", type=int, default=10, help="warm-up jobs (>= 5: polling that learns needs 5)")
     parser.add_argument("--max-in-progress", type=int, default=5, help="ModelMaxInProgress and the stand-in's")
     parser.add_argument("--composer-in-flight", type=int, default=2, help="Engine=composer: jobs unfinished at once")
     parser.add_argument("--task-low", type=float, default=8.0)
@@ -828,7 +848,7 @@ def main() -> int:
         meter.log_events.clear()
         meter.phase = "setup"
         engine_args = argparse.Namespace(**vars(args))
-        engine_args.jobs = args.jobs or (20 if engine == "composer" else 12)
+        engine_args.jobs = args.jobs or (20 if engine == "composer" else 15)
         run = run_engine(engine, meter, engine_args, data)
         per = per_poster_units(run, meter)
         dollars = price_units(per["billable"], prices)
