@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from poster_common import services
 from poster_common.finalize import finalize_job
 from poster_common.observability import logger, metrics, tracer
+from poster_common.payloads import ExecutionState
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = finalize_job(event, services.from_environment(), context.get_remaining_time_in_millis)
+    state = ExecutionState.from_dict(event)
+    result = finalize_job(state, services.from_environment(), context.get_remaining_time_in_millis)
     metrics.add_metric(name="ImagesCopied", unit=MetricUnit.Count, value=len(result["output_keys"]))
     logger.info("job finalized", extra={"outcome": result["outcome"]})
     return result

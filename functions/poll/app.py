@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from poster_common import services
 from poster_common.observability import logger, tracer
+from poster_common.payloads import PollRequest
 from poster_common.poll import poll_learning
 
 if TYPE_CHECKING:
@@ -17,10 +18,11 @@ if TYPE_CHECKING:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = services.from_environment()
+    request = PollRequest.from_event(event)
     result = poll_learning(
-        event["task_id"],
-        int(event.get("attempt") or 0),
-        str(event.get("submitted_at") or ""),
+        request.task_id,
+        request.attempt,
+        request.submitted_at,
         api=deps.api,
         history=deps.durations,
         model=deps.settings.model,

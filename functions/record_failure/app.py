@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from poster_common import services
 from poster_common.observability import logger, metrics, tracer
+from poster_common.payloads import ExecutionState
 from poster_common.record_failure import record_failure
 
 if TYPE_CHECKING:
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = record_failure(event, services.from_environment())
+    state = ExecutionState.from_dict(event)
+    result = record_failure(state, services.from_environment())
     metrics.add_metric(name="PosterFailed", unit=MetricUnit.Count, value=1)
-    logger.warning("job failed", extra={"code": result["code"], "stage": event.get("failed_stage")})
+    logger.warning("job failed", extra={"code": result["code"], "stage": state.failed_stage})
     return result

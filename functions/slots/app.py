@@ -14,12 +14,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from poster_common import dispatch, services
 from poster_common.observability import logger, metrics, tracer
+from poster_common.payloads import ExecutionStatusChange, ReleaseRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-
-
-STATUS_CHANGE = "Step Functions Execution Status Change"
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -31,10 +29,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def remaining() -> float:
         return context.get_remaining_time_in_millis() / 1000
 
-    if event.get("action") == "release":
-        result = dispatch.release(str(event["job_id"]), deps, remaining)
-    elif event.get("detail-type") == STATUS_CHANGE:
-        result = dispatch.cleanup(event, deps, remaining)
+    if release := ReleaseRequest.from_event(event):
+        result = dispatch.release(release.job_id, deps, remaining)
+    elif change := ExecutionStatusChange.from_event(event):
+        result = dispatch.cleanup(change, deps, remaining)
         metrics.add_metric(name="SlotsReclaimed", unit=MetricUnit.Count, value=result["released"])
     else:
         result = dispatch.sweep(deps, remaining)

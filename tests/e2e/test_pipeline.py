@@ -13,6 +13,7 @@ from PIL import Image
 
 from poster_common import services
 from poster_common.finalize import finalize_job
+from poster_common.payloads import ExecutionState
 from tests.e2e.conftest import outcome, submissions_for, upload_job
 
 if TYPE_CHECKING:
@@ -236,7 +237,7 @@ def test_finalize_rerun_writes_the_same_objects(stack: LocalStack, stem: str) ->
     (execution,) = result.executions
     state_at_finalize = {k: v for k, v in execution.output.items() if k != "finalize"}
     with stack.as_function("FinalizeFunction"):
-        again = finalize_job(state_at_finalize, services.from_environment(), lambda: 600_000)
+        again = finalize_job(ExecutionState.from_dict(state_at_finalize), services.from_environment(), lambda: 600_000)
     # THEN it writes byte-identical objects under the same keys
     assert again["output_keys"] == [f"posters/{stem}/0.png", f"posters/{stem}/1.png"]
     assert snapshot() == before

@@ -38,6 +38,7 @@ from poster_common.submit import execution_input, record_submit_failure, submit_
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from poster_common.payloads import ExecutionStatusChange
     from poster_common.quota_gate import Parked
     from poster_common.services import Services
 
@@ -113,13 +114,12 @@ def _release(job_id: str, services: Services, remaining_seconds: Callable[[], fl
     return len(held)
 
 
-def cleanup(event: dict[str, Any], services: Services, remaining_seconds: Callable[[], float]) -> dict[str, Any]:
-    """A "Step Functions Execution Status Change" event: an execution died. Free its slot, and give its job
-    a failure record if the execution did not write one (``record_failure.record_ended_execution``)."""
-    detail = event.get("detail") or {}
-    execution_arn = str(detail.get("executionArn", ""))
-    name = str(detail.get("name") or execution_arn.rsplit(":", 1)[-1])
-    status = str(detail.get("status", ""))
+def cleanup(
+    change: ExecutionStatusChange, services: Services, remaining_seconds: Callable[[], float]
+) -> dict[str, Any]:
+    """An execution died. Free its slot, and give its job a failure record if the execution did not write one
+    (``record_failure.record_ended_execution``)."""
+    execution_arn, name, status = change.execution_arn, change.name, change.status
     if status not in TERMINAL_STATUSES or not name.startswith("job-"):
         return {"released": 0, "ignored": True}
     result = release(name.removeprefix("job-"), services, remaining_seconds)

@@ -10,7 +10,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from poster_common.errors import NoResultCopiedError, PermanentError, TransientError
-from poster_common.models import Job, ResultItem, TaskSnapshot
 from poster_common.notify import publish_finished
 from poster_common.profiles import find_profile
 from poster_common.result_download import open_result
@@ -18,6 +17,8 @@ from poster_common.result_download import open_result
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from poster_common.models import Job, ResultItem, TaskSnapshot
+    from poster_common.payloads import ExecutionState
     from poster_common.services import Services
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,12 @@ _MAGIC: dict[str, Callable[[bytes], bool]] = {
 SAFETY_MARGIN_MS = 15_000
 
 
-def finalize_job(state: dict[str, Any], services: Services, remaining_ms: Callable[[], int]) -> dict[str, Any]:
+def finalize_job(state: ExecutionState, services: Services, remaining_ms: Callable[[], int]) -> dict[str, Any]:
     settings = services.settings
-    job = Job.from_dict(state["job"])
-    snapshot = services.api.query(state["task"]["task_id"])
+    job = state.job
+    if state.task is None:
+        raise PermanentError("the execution has no task to finalize", code="TaskMissing")
+    snapshot = services.api.query(state.task.task_id)
     if snapshot.status.value != "SUCCEEDED":
         raise PermanentError(f"task is {snapshot.status.value}, not SUCCEEDED", code="TaskNotSucceeded")
     folder = f"{settings.output_prefix}{job.stem}/"
@@ -122,7 +125,7 @@ def _ignored_fields(job: Job) -> list[str]:
 
 
 def _manifest(
-    job: Job, state: dict[str, Any], snapshot: TaskSnapshot, outcomes: list[dict[str, Any]]
+    job: Job, state: ExecutionState, snapshot: TaskSnapshot, outcomes: list[dict[str, Any]]
 ) -> dict[str, Any]:
     return {
         "job_id": job.job_id,
@@ -136,13 +139,13 @@ def _manifest(
         "model": job.model,
         "ignored_spec_fields": _ignored_fields(job),
         "task_id": snapshot.task_id,
-        "request_id": state["task"].get("request_id"),
+        "request_id": state.task.request_id if state.task else None,
         "timings": {
             "submitted_at": job.submitted_at,
             "task_submit_time": snapshot.submit_time,
             "task_scheduled_time": snapshot.scheduled_time,
             "task_end_time": snapshot.end_time,
-            "polls": state.get("poll", {}).get("attempt"),
+            "polls": state.poll.attempt if state.poll else None,
         },
         "task_metrics": snapshot.task_metrics,
         "results": outcomes,

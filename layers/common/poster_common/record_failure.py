@@ -7,8 +7,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from poster_common import errors
-from poster_common.models import Job
 from poster_common.notify import FailureRecord, record_job_failure
+from poster_common.payloads import ExecutionState, PollOutcome
 from poster_common.result_download import redact
 
 if TYPE_CHECKING:
@@ -23,15 +23,17 @@ RECORDED_FAILURE = "PosterJobFailed"
 _EXECUTION_CODES = {"FAILED": "ExecutionFailed", "TIMED_OUT": "ExecutionTimedOut", "ABORTED": "ExecutionAborted"}
 
 
-def record_failure(state: dict[str, Any], services: Services) -> dict[str, Any]:
-    job = Job.from_dict(state["job"])
-    stage = str(state.get("failed_stage") or "unknown")
+def record_failure(state: ExecutionState, services: Services) -> dict[str, Any]:
+    job = state.job
+    stage = state.failed_stage or "unknown"
     code, message = describe(stage, state)
-    task = state.get("task") or {}
-    record = FailureRecord(
-        job.job_id, stage, code, message, job.source, task_id=task.get("task_id"), request_id=task.get("request_id")
-    )
+    record = FailureRecord(job.job_id, stage, code, message, job.source, **_task_ids(state))
     return {"failure_key": record_job_failure(job.stem, record, services), "code": code}
+
+
+def _task_ids(state: ExecutionState) -> dict[str, str | None]:
+    task = state.task
+    return {"task_id": task.task_id if task else None, "request_id": task.request_id if task else None}
 
 
 def record_ended_execution(execution_arn: str, services: Services) -> str | None:
@@ -45,37 +47,25 @@ def record_ended_execution(execution_arn: str, services: Services) -> str | None
     status, error = str(execution["status"]), execution.get("error")
     if status not in _EXECUTION_CODES or (status == "FAILED" and error == RECORDED_FAILURE):
         return None
-    state = json.loads(execution.get("input") or "{}")
-    if not isinstance(state, dict) or "job" not in state:
+    data = json.loads(execution.get("input") or "{}")
+    if not isinstance(data, dict) or "job" not in data:
         return None
-    job, task = Job.from_dict(state["job"]), state.get("task") or {}
+    state = ExecutionState.from_dict(data)
     code = _EXECUTION_CODES[status]
     message = f"the job's execution ended {status}" + (f" ({sanitise(str(error))})" if error else "")
-    record = FailureRecord(
-        job.job_id,
-        "execution",
-        code,
-        message,
-        job.source,
-        task_id=task.get("task_id"),
-        request_id=task.get("request_id"),
-    )
-    return record_job_failure(job.stem, record, services)
+    record = FailureRecord(state.job.job_id, "execution", code, message, state.job.source, **_task_ids(state))
+    return record_job_failure(state.job.stem, record, services)
 
 
-def describe(stage: str, state: dict[str, Any]) -> tuple[str, str]:
+def describe(stage: str, state: ExecutionState) -> tuple[str, str]:
     """The failure's code and a safe, short message."""
-    poll = state.get("poll") or {}
-    error = state.get("error")
-    if isinstance(error, dict):
-        return _from_error(str(error.get("Error", "")), str(error.get("Cause", "")))
+    if state.error is not None:
+        return _from_error(state.error.error, state.error.cause)
+    poll = state.poll or PollOutcome()
     if stage == "timeout":
-        return "TimedOut", (
-            f"task still {poll.get('status')} after {poll.get('attempt')} polls and {poll.get('elapsed_seconds')} s"
-        )
-    status = str(poll.get("status", "UNKNOWN"))
-    code = poll.get("code") or _STATUS_CODES.get(status, "TaskFailed")
-    return str(code), sanitise(str(poll.get("message") or f"task ended {status}"))
+        return "TimedOut", f"task still {poll.status} after {poll.attempt} polls and {poll.elapsed_seconds} s"
+    code = poll.code or _STATUS_CODES.get(poll.status, "TaskFailed")
+    return code, sanitise(poll.message or f"task ended {poll.status}")
 
 
 def _from_error(name: str, cause: str) -> tuple[str, str]:

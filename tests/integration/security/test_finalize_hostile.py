@@ -24,6 +24,7 @@ from poster_common.config import Settings
 from poster_common.errors import NoResultCopiedError, PermanentError
 from poster_common.finalize import finalize_job
 from poster_common.models import ResultItem, TaskSnapshot, TaskStatus
+from poster_common.payloads import ExecutionState
 from poster_common.result_download import HostAllowlist, open_result
 from poster_common.services import Services
 from poster_composer import tls
@@ -308,7 +309,7 @@ def run_finalize(host: ResultHost, session: requests.Session, urls: list[str]) -
         "task": {"task_id": "t1", "request_id": "r1"},
     }
     try:
-        result: Any = finalize_job(state, services, lambda: 600_000)
+        result: Any = finalize_job(ExecutionState.from_dict(state), services, lambda: 600_000)
     except NoResultCopiedError as exc:
         result = exc
     return store, result

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from poster_common import finalize
 from poster_common.config import Settings
 from poster_common.models import ResultItem, TaskSnapshot, TaskStatus
+from poster_common.payloads import ExecutionState
 from poster_common.profiles import task_results
 from poster_common.result_download import DownloadedBody, HostAllowlist
 from poster_common.services import Services
@@ -93,7 +94,7 @@ def test_finalize_puts_the_dropped_text_in_the_manifest_and_the_event(monkeypatc
         "task": {"task_id": "t1", "request_id": "r1"},
     }
 
-    result = finalize.finalize_job(state, Services(**collaborators), lambda: 600_000)
+    result = finalize.finalize_job(ExecutionState.from_dict(state), Services(**collaborators), lambda: 600_000)
 
     assert result["outcome"] == "SUCCEEDED"
     manifest = store.objects["posters/night/manifest.json"]

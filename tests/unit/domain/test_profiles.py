@@ -9,6 +9,7 @@ from poster_common.config import Settings
 from poster_common.errors import InvalidJobSpecError, PermanentError
 from poster_common.finalize import _manifest
 from poster_common.models import Job, JobSpec, ObjectRef, ResultItem, TaskSnapshot, TaskStatus
+from poster_common.payloads import ExecutionState, TaskRef
 from poster_common.poster_api import PosterApiClient
 from poster_common.profiles import (
     IMAGE2IMAGE_PATH,
@@ -243,6 +244,6 @@ def test_a_job_parked_for_a_model_without_a_profile_fails_permanently() -> None:
 def test_the_manifest_lists_the_ignored_spec_fields(model: str, ignored: list[str]) -> None:
     job = Job("j1", "a", model, ObjectRef("in", "incoming/a.jpg"), FULL)
     snapshot = TaskSnapshot(task_id="t-1", status=TaskStatus.SUCCEEDED)
-    manifest = _manifest(job, {"task": {"request_id": "r"}}, snapshot, [])
+    manifest = _manifest(job, ExecutionState(job, task=TaskRef("t-1", "r")), snapshot, [])
     assert manifest["model"] == model
     assert manifest["ignored_spec_fields"] == ignored

@@ -15,6 +15,7 @@ from poster_common import dispatch
 from poster_common.config import Settings
 from poster_common.durations import DurationLog
 from poster_common.models import Job, JobSpec, ObjectRef, SubmittedTask
+from poster_common.payloads import ExecutionStatusChange
 from poster_common.quota_gate import SlotTable
 from poster_common.storage import S3ObjectStore
 from tests.conftest import load_event
@@ -145,7 +146,8 @@ def _services(dynamodb: Any, clock: Clock, api: Any, sfn: Any) -> Any:
 def test_cleanup_ignores_executions_that_are_not_ours_or_not_dead(dynamodb: Any, clock: Clock) -> None:
     services = _services(dynamodb, clock, api=None, sfn=FakeSfn())
     for detail in ({"name": "job-abc", "status": "RUNNING"}, {"name": "other", "status": "FAILED"}):
-        assert dispatch.cleanup({"detail": detail}, services, lambda: 100.0)["ignored"] is True
+        change = ExecutionStatusChange(execution_arn="", name=detail["name"], status=detail["status"])
+        assert dispatch.cleanup(change, services, lambda: 100.0)["ignored"] is True
 
 
 def test_dispatch_without_a_free_slot_does_nothing(dynamodb: Any, clock: Clock) -> None:
@@ -343,11 +345,13 @@ def _failure(outputs: Any, stem: str) -> dict[str, Any] | None:
         return None
 
 
-def _status_change(services: Any, job_id: str, status: str) -> dict[str, Any]:
+def _status_change(services: Any, job_id: str, status: str) -> ExecutionStatusChange:
     arn = services.settings.state_machine_arn.replace(":stateMachine:", ":execution:") + f":job-{job_id}"
     event = load_event("slots_eventbridge_execution_aborted.json")
     event["detail"] |= {"executionArn": arn, "name": f"job-{job_id}", "status": status}
-    return event
+    change = ExecutionStatusChange.from_event(event)
+    assert change is not None
+    return change
 
 
 def test_cleanup_hands_the_slot_of_an_aborted_execution_on_and_records_its_failure(

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from poster_common.config import DEFAULT_RESULT_HOSTS, Settings
-from poster_common.models import JobSpec, ObjectRef, job_id_for, stem_for
+from poster_common.models import Job, JobSpec, ObjectRef, job_id_for, stem_for
+from poster_common.payloads import ExecutionState
 from poster_common.poll import next_wait, seconds_since
 from poster_common.record_failure import describe, sanitise
 from poster_common.s3_events import NotAnS3EventError, created_objects
@@ -99,7 +100,8 @@ def test_removal_events_are_ignored() -> None:
     ],
 )
 def test_every_failure_path_gets_a_code(stage: str, state: dict[str, object], code: str) -> None:
-    assert describe(stage, state)[0] == code
+    job = Job("j1", "a", "wanx-ast", ObjectRef("in", "incoming/a.jpg"), JobSpec(title=("T",)))
+    assert describe(stage, ExecutionState.from_dict({"job": job.to_dict(), **state}))[0] == code
 
 
 def test_failure_messages_never_carry_signed_urls() -> None:

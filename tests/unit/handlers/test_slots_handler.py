@@ -28,8 +28,8 @@ class _Dispatch:
         assert remaining() > 0
         return {"released": 1, "started": 1, "failed": 0, "requeued": 0, "throttled": 2, "provider_errors": 0}
 
-    def cleanup(self, event: dict[str, Any], deps: Any, remaining: Callable[[], float]) -> dict[str, Any]:
-        self.calls.append(("cleanup", event["detail"]["status"]))
+    def cleanup(self, change: Any, deps: Any, remaining: Callable[[], float]) -> dict[str, Any]:
+        self.calls.append(("cleanup", change.status))
         return {"released": 1, "started": 0, "failed": 0, "requeued": 0, "throttled": 0, "provider_errors": 0}
 
     def sweep(self, deps: Any, remaining: Callable[[], float]) -> dict[str, Any]:
