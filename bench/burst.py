@@ -67,7 +67,7 @@ def table(report: BurstReport) -> str:
 
 
 def main() -> int:
-    # moto logs every `IsPresent` probe of a missing path (AfterRelease on a succeeded job) as an error.
+    # moto logs every `IsPresent` probe of a missing path (CheckStatus's guards) as an error.
     logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").setLevel(logging.CRITICAL)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=300)

@@ -151,7 +151,9 @@ def test_placeholders_only_appear_as_function_names(asl: dict[str, Any]) -> None
         assert PLACEHOLDER.fullmatch(task["Parameters"]["FunctionName"])
 
 
-@pytest.mark.parametrize("task_name", ["PollTask", "FinalizeJob", "RecordFailure", "ReleaseSlot"])
+@pytest.mark.parametrize(
+    "task_name", ["PollTask", "FinalizeJob", "RecordFailure", "ReleaseThenFinalize", "ReleaseThenRecord"]
+)
 def test_task_retries_transient_errors_with_full_jitter(asl: dict[str, Any], task_name: str) -> None:
     task = asl["States"][task_name]
     retriers = task["Retry"]
@@ -166,7 +168,8 @@ def test_task_retries_transient_errors_with_full_jitter(asl: dict[str, Any], tas
 
 
 @pytest.mark.parametrize(
-    ("task_name", "stage", "then"), [("PollTask", "poll", "ReleaseSlot"), ("FinalizeJob", "finalize", "RecordFailure")]
+    ("task_name", "stage", "then"),
+    [("PollTask", "poll", "ReleaseThenRecord"), ("FinalizeJob", "finalize", "RecordFailure")],
 )
 def test_task_errors_are_caught_into_a_stage_then_record_failure(
     asl: dict[str, Any], task_name: str, stage: str, then: str
@@ -175,8 +178,8 @@ def test_task_errors_are_caught_into_a_stage_then_record_failure(
     (catcher,) = asl["States"][task_name]["Catch"]
     assert catcher["ErrorEquals"] == ["States.ALL"]
     assert catcher["ResultPath"] == "$.error"
-    # THEN it goes to a Pass state that sets $.failed_stage and then to RecordFailure (via ReleaseSlot when the
-    # provider slot is still held: Finalize runs after the release)
+    # THEN it goes to a Pass state that sets $.failed_stage and then to RecordFailure (via ReleaseThenRecord when
+    # the provider slot is still held: Finalize runs after the release)
     pass_state = asl["States"][catcher["Next"]]
     assert pass_state == {"Type": "Pass", "Result": stage, "ResultPath": "$.failed_stage", "Next": then}
 
@@ -208,7 +211,8 @@ def test_finalize_gets_the_whole_state_and_its_result_lands_at_finalize(asl: dic
     assert task["Parameters"]["Payload.$"] == "$"
     assert task["ResultPath"] == "$.finalize"
     assert set(task["ResultSelector"]) == {"outcome.$", "output_keys.$", "manifest_key.$"}
-    assert asl["States"][task["Next"]]["Type"] == "Succeed"
+    # its success ends the execution SUCCEEDED (no Succeed state: one state transition less per poster)
+    assert task["End"] is True and "Next" not in task
 
 
 @pytest.mark.parametrize(("stage_state", "stage"), [("TaskDidNotSucceed", "task"), ("TimedOut", "timeout")])
@@ -217,7 +221,7 @@ def test_choice_exits_set_their_failure_stage(asl: dict[str, Any], stage_state: 
         "Type": "Pass",
         "Result": stage,
         "ResultPath": "$.failed_stage",
-        "Next": "ReleaseSlot",
+        "Next": "ReleaseThenRecord",
     }
 
 
@@ -230,7 +234,7 @@ def test_choice_exits_set_their_failure_stage(asl: dict[str, Any], stage_state: 
         (_state("PENDING"), "WaitForTask"),
         (_state("RUNNING"), "WaitForTask"),
         (_state("SUSPENDED"), "WaitForTask"),
-        (_state("SUCCEEDED"), "ReleaseSlot"),
+        (_state("SUCCEEDED"), "ReleaseThenFinalize"),
         (_state("FAILED"), "TaskDidNotSucceed"),
         (_state("CANCELED"), "TaskDidNotSucceed"),
         (_state("UNKNOWN"), "TaskDidNotSucceed"),
@@ -243,7 +247,7 @@ def test_choice_exits_set_their_failure_stage(asl: dict[str, Any], stage_state: 
         (_state("RUNNING", elapsed=3599.9), "WaitForTask"),
         (_state("RUNNING", attempt=2, max_attempts=2, max_wait_seconds=3600), "TimedOut"),
         # a terminal answer on the last attempt still counts
-        (_state("SUCCEEDED", attempt=720), "ReleaseSlot"),
+        (_state("SUCCEEDED", attempt=720), "ReleaseThenFinalize"),
         (_state("FAILED", elapsed=9999), "TaskDidNotSucceed"),
         # missing limits are guarded (no States.Runtime): keep polling, Poll's own cap still applies
         ({**_state("RUNNING"), "limits": {}}, "WaitForTask"),
@@ -259,26 +263,60 @@ def test_failed_canceled_unknown_and_timeouts_all_end_in_record_failure(asl: dic
     states = asl["States"]
     for state in [*(_state(s) for s in ("FAILED", "CANCELED", "UNKNOWN")), _state("RUNNING", attempt=10_000)]:
         stage_state = states[_choose(states["CheckStatus"], state)]
-        assert stage_state["Next"] == "ReleaseSlot"
-        state["failed_stage"] = stage_state["Result"]
-        assert _choose(states[states["ReleaseSlot"]["Next"]], state) == "RecordFailure"
+        assert stage_state["Next"] == "ReleaseThenRecord"
+        assert states["ReleaseThenRecord"]["Next"] == "RecordFailure"
 
 
-def test_release_slot_runs_once_before_finalize_or_record_failure(asl: dict[str, Any]) -> None:
-    # GIVEN the ReleaseSlot step
+@pytest.mark.parametrize(
+    ("release_state", "then"), [("ReleaseThenFinalize", "FinalizeJob"), ("ReleaseThenRecord", "RecordFailure")]
+)
+def test_release_slot_runs_once_before_finalize_or_record_failure(
+    asl: dict[str, Any], release_state: str, then: str
+) -> None:
+    # GIVEN a release step (a succeeded task's, or a failed one's)
     states = asl["States"]
-    release = states["ReleaseSlot"]
+    release = states[release_state]
     # THEN it hands the job id to the Slots function, keeps the state, and never fails the job
     assert release["Parameters"]["Payload"] == {"action": "release", "job_id.$": "$.job.job_id"}
     assert release["ResultPath"] is None
     (catcher,) = release["Catch"]
-    assert catcher["ErrorEquals"] == ["States.ALL"] and catcher["Next"] == release["Next"] == "AfterRelease"
+    assert catcher["ErrorEquals"] == ["States.ALL"] and catcher["Next"] == release["Next"] == then
     assert catcher["ResultPath"] == "$.release_error"
-    # AND a succeeded task goes on to Finalize, a failed one to RecordFailure
-    assert _choose(states["AfterRelease"], _state("SUCCEEDED")) == "FinalizeJob"
-    assert _choose(states["AfterRelease"], {**_state("FAILED"), "failed_stage": "task"}) == "RecordFailure"
-    # AND Finalize's own failure goes to RecordFailure directly (the slot is already free)
+    # AND the two are the same step but for where they go next
+    other = states["ReleaseThenRecord" if release_state == "ReleaseThenFinalize" else "ReleaseThenFinalize"]
+    assert {k: v for k, v in release.items() if k not in ("Next", "Catch", "Comment")} == {
+        k: v for k, v in other.items() if k not in ("Next", "Catch", "Comment")
+    }
+    # AND only a succeeded task reaches ReleaseThenFinalize; Finalize's own failure goes to RecordFailure directly
+    # (the slot is already free)
+    entries = [name for name, state in states.items() if state.get("Next") == "ReleaseThenFinalize"]
+    entries += [c["Next"] for c in states["CheckStatus"]["Choices"] if c["Next"] == "ReleaseThenFinalize"]
+    assert entries == ["ReleaseThenFinalize"]
+    assert _choose(states["CheckStatus"], _state("SUCCEEDED")) == "ReleaseThenFinalize"
     assert states[states["FinalizeJob"]["Catch"][0]["Next"]]["Next"] == "RecordFailure"
+
+
+def test_every_path_passes_exactly_one_release(asl: dict[str, Any]) -> None:
+    states = asl["States"]
+    releases = {"ReleaseThenFinalize", "ReleaseThenRecord"}
+
+    def nexts(name: str) -> list[str]:
+        state = states[name]
+        found = [state["Next"]] if "Next" in state else []
+        found += [c["Next"] for c in state.get("Choices", [])] + [c["Next"] for c in state.get("Catch", [])]
+        found += [state["Default"]] if "Default" in state else []
+        return found
+
+    def walk(name: str, released: int, seen: frozenset[str]) -> None:
+        released += name in releases
+        assert released <= 1, f"a path passes two releases at {name}"
+        following = [n for n in nexts(name) if n not in seen]
+        if states[name]["Type"] in ("Fail", "Succeed") or states[name].get("End"):
+            assert released == 1, f"a path ends at {name} without a release"
+        for nxt in following:
+            walk(nxt, released, seen | {name})
+
+    walk(asl["StartAt"], 0, frozenset())
 
 
 def test_finalize_crash_is_retried_because_its_keys_are_deterministic(asl: dict[str, Any]) -> None:
