@@ -86,6 +86,8 @@ class Analysis:
         Maps in [0, 1] with the small copy's shape.
     saliency_sat, edges_sat, protected_sat:
         Summed-area tables of the saliency, the edges and the protected (face) mask.
+    protected_mask:
+        The protected regions (faces, the subject hull) on the small copy.
     """
 
     scale: float
@@ -95,6 +97,7 @@ class Analysis:
     saliency_sat: SummedArea
     edges_sat: SummedArea
     protected_sat: SummedArea
+    protected_mask: npt.NDArray[np.bool_]
 
     def _small_box(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         s = self.scale
@@ -309,5 +312,12 @@ def analyse(image: Image.Image) -> Analysis:
     protected = dilate(skin >= PROTECT_SKIN, radius * 2) | (hull > 0)
 
     return Analysis(
-        scale, small, saliency, edges, SummedArea(saliency), SummedArea(edges), SummedArea(protected.astype(np.float64))
+        scale,
+        small,
+        saliency,
+        edges,
+        SummedArea(saliency),
+        SummedArea(edges),
+        SummedArea(protected.astype(np.float64)),
+        protected,
     )

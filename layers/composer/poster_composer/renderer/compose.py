@@ -54,10 +54,11 @@ from PIL import Image  # noqa: TC002 - runtime import keeps the dataclasses' hin
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.colour import RGB, accent, luminance_array, palette
 from poster_composer.renderer.draw import LineMask, line_mask, paint_line, paint_logo, paint_panel
-from poster_composer.renderer.errors import InvalidRequestError
+from poster_composer.renderer.errors import InvalidRequestError, TitleNotSettableError
 from poster_composer.renderer.fonts import PAIRINGS, ROLES, is_bold
 from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, plan
 from poster_composer.renderer.metrics import line_contrast, required_contrast
+from poster_composer.renderer.reframe import reframe
 from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme
 from poster_composer.renderer.source import is_monochrome, load_background, load_logo
 from poster_composer.renderer.wrap import normalise
@@ -67,6 +68,8 @@ if TYPE_CHECKING:
     from poster_composer.renderer.layout import PlacedElement, PlacedLine
 
 MAX_ESCALATION = 4
+MIN_SIDE = 16
+MAX_SIDE = 12000
 PNG_COMPRESS_LEVEL = 1
 Box = tuple[float, float, float, float]
 IntBox = tuple[int, int, int, int]
@@ -86,6 +89,10 @@ class PosterRequest:
         Number of distinct variants, 1–4.
     temperature:
         0–1: how far variants after the first may stray from the best layout.
+    size:
+        ``(width, height)`` of the posters, or ``None`` for the background's own size.  The background is
+        cropped to that aspect around its subject (faces and the main object kept whole) and scaled to
+        exactly that size (``reframe``).
     """
 
     title: tuple[str, ...]
@@ -94,11 +101,16 @@ class PosterRequest:
     underlay: int = 0
     n: int = 1
     temperature: float = 0.7
+    size: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
 class RenderedPoster:
-    """One variant: the RGB poster (same size as the upright background) and its layout report."""
+    """One variant: the RGB poster (``request.size``, else the upright background's size) and its layout report.
+
+    ``layout["dropped"]`` lists what could not be placed (``{"role", "index", "text"}`` or ``{"role": "logo"}``);
+    nothing is ever left out silently.
+    """
 
     image: Image.Image
     layout: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +123,12 @@ def _validate(request: PosterRequest) -> None:
         raise InvalidRequestError("n must be between 1 and 4")
     if not 0.0 <= request.temperature <= 1.0:
         raise InvalidRequestError("temperature must be between 0 and 1")
+    if request.size is not None and (
+        len(request.size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in request.size)
+        or not all(MIN_SIDE <= v <= MAX_SIDE for v in request.size)
+    ):
+        raise InvalidRequestError(f"size must be (width, height) with each side between {MIN_SIDE} and {MAX_SIDE}")
     for role in ROLES:
         values = getattr(request, role)
         if isinstance(values, str) or not all(isinstance(v, str) for v in values):
@@ -242,6 +260,11 @@ def _render_variant(
     temperature = ctx.request.temperature if variant else 0.0
     layout = plan(ctx.analysis, layout_request, rng, temperature, avoid)
     if layout is None:
+        if any(p.role == "title" for p in ctx.paragraphs):
+            raise TitleNotSettableError(
+                f"the first title cannot be set legibly on a {image.width}x{image.height} canvas: it does not fit "
+                "inside the margins at its legibility floor, or only over the image's subject"
+            )
         return _empty_report(image, ctx, variant, pairing.name)
     avoid.append(layout.footprint)
     faces = {i: pairing.chain(e.role, e.size)[0] for i, e in enumerate(layout.elements) if e.role != "logo"}
@@ -399,7 +422,8 @@ def render_posters(
     Returns
     -------
     list[RenderedPoster]
-        ``request.n`` posters (variant 0 is the best layout), each with its layout report.
+        ``request.n`` posters (variant 0 is the best layout), each with its layout report; the posters
+        have ``request.size`` when given, else the upright background's size.
 
     Raises
     ------
@@ -407,6 +431,9 @@ def render_posters(
         If the background or logo cannot be decoded.
     InvalidRequestError
         If a request field is out of range.
+    TitleNotSettableError
+        If the first title cannot be set legibly (``code == "TitleNotSettable"``): a poster is never
+        returned without its title.
 
     Example
     -------
@@ -418,6 +445,9 @@ def render_posters(
     base = load_background(background)
     logo_image = load_logo(logo) if logo is not None else None
     analysis = analyse(base)
+    if request.size is not None and request.size != base.size:
+        base = reframe(base, request.size, analysis)
+        analysis = analyse(base)
     colours = palette(analysis.small)
     seed = _seed(analysis.small, request, logo_image)
     ctx = _Context(
