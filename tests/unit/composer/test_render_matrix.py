@@ -203,7 +203,6 @@ TITLE_OVER_SUBJECT = {  # every placement that fits has Occ > 0.35, or not below
     "coffee-1x1-mixed-short",
     "coffee-1x1-mixed-long",
     "hubble_deep_field-9x16-latin-long",
-    "hubble_deep_field-1x1-mixed-long",
 }
 
 

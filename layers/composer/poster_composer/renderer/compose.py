@@ -33,7 +33,8 @@ Layout report (``RenderedPoster.layout``, JSON-serialisable)::
     }
 
 Boxes are ``[x0, y0, x1, y1]`` in canvas pixels (x1/y1 exclusive); text boxes are the exact ink boxes.
-Line ``text`` is the slice ``span`` of the normalised input string (``wrap.normalise``); ``text + joiner``
+Line ``text`` is the slice ``span`` of the normalised input string (``wrap.normalise``; a separator absorbed by
+a line break is in ``joiner``, e.g. ``" · "``); ``text + joiner``
 over a paragraph's lines gives the normalised string back.  ``runs[].x`` is relative to ``origin``;
 drawing each run with ``anchor="ls"`` at ``origin + (x, 0)`` reproduces the glyphs.  ``contrast`` is
 measured on the finished pixels (``metrics.line_contrast``) and ``required`` is its WCAG AA threshold.
