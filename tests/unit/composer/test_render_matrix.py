@@ -195,14 +195,12 @@ TITLE_OVER_SUBJECT = {  # every placement that fits has Occ > 0.35, or not below
     "astronaut-4x1-latin-long",
     "astronaut-4x1-zh-long",
     "astronaut-4x1-mixed-long",
-    "coffee-9x16-latin-short",
     "coffee-9x16-zh-long",
     "coffee-9x16-mixed-long",
     "coffee-1x1-latin-short",
     "coffee-1x1-zh-short",
     "coffee-1x1-mixed-short",
     "coffee-1x1-mixed-long",
-    "hubble_deep_field-9x16-latin-long",
 }
 
 

@@ -15,7 +15,8 @@ Layout report (``RenderedPoster.layout``, JSON-serialisable)::
 
     {
       "canvas": [w, h],
-      "variant": i, "pairing": "playfair+source-sans", "align": "left" | "centre" | "right",
+      "variant": i, "pairing": "playfair+source-sans", "align": "left" | "centre",
+      "archetype": "band" | "stack" | "column" | "edge" | "card" | "free",
       "seed": "<16 hex>", "escalation": 0,
       "footprint": [x0, y0, x1, y1],          # the block's reserved area, panel padding included
       "elements": [                           # in drawing order: panels, logo, title, subtitle, text
@@ -46,7 +47,7 @@ import hashlib
 import io
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,7 +58,7 @@ from poster_composer.renderer.colour import RGB, accent, luminance_array, palett
 from poster_composer.renderer.draw import LineMask, line_mask, paint_line, paint_logo, paint_panel
 from poster_composer.renderer.errors import InvalidRequestError, TitleNotSettableError
 from poster_composer.renderer.fonts import PAIRINGS, ROLES, is_bold
-from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, plan
+from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, Taken, plan
 from poster_composer.renderer.metrics import line_contrast, required_contrast
 from poster_composer.renderer.reframe import reframe
 from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme
@@ -253,11 +254,11 @@ class _Context:
 
 
 def _render_variant(
-    image: Image.Image, ctx: _Context, variant: int, rng: random.Random, avoid: list[Box]
+    image: Image.Image, ctx: _Context, variant: int, rng: random.Random, avoid: list[Taken]
 ) -> dict[str, Any]:
     pairing = PAIRINGS[(ctx.seed + variant) % len(PAIRINGS)]
     aspect = ctx.logo.width / ctx.logo.height if ctx.logo is not None else None
-    layout_request = LayoutRequest(image.size, ctx.paragraphs, pairing, aspect)
+    layout_request = LayoutRequest(image.size, ctx.paragraphs, pairing, aspect, ctx.request.underlay)
     temperature = ctx.request.temperature if variant else 0.0
     layout = plan(ctx.analysis, layout_request, rng, temperature, avoid)
     if layout is None:
@@ -267,7 +268,9 @@ def _render_variant(
                 "inside the margins at its legibility floor, or only over the image's subject"
             )
         return _empty_report(image, ctx, variant, pairing.name)
-    avoid.append(layout.footprint)
+    layout = _align_logo(layout, image.size)
+    titles = [e.box for e in layout.elements if e.role == "title"]
+    avoid.append(Taken(titles[0] if titles else layout.footprint, layout.archetype, layout.align))
     faces = {i: pairing.chain(e.role, e.size)[0] for i, e in enumerate(layout.elements) if e.role != "logo"}
     fx0, fy0, fx1, fy1 = _int_box(layout.footprint)
     original = image.crop((fx0, fy0, fx1, fy1))
@@ -290,6 +293,29 @@ def _render_variant(
         image.paste(original, (fx0, fy0))
         level += 1
     return _report(image, ctx, variant, pairing.name, layout, scheme, drawn, level, faces)
+
+
+def _align_logo(layout: Layout, canvas: tuple[int, int]) -> Layout:
+    """Shift the logo sideways so that it shares the block's axis with the title's *rendered* ink.
+
+    Rasterised ink can start a pixel or two off the outline's box (overshoot, anti-aliasing).
+    """
+    roles = [e.role for e in layout.elements]
+    if "logo" not in roles or "title" not in roles:
+        return layout
+    logo = layout.elements[roles.index("logo")]
+    inks = [line_mask(line, canvas).ink for line in layout.elements[roles.index("title")].lines]
+    boxes = [ink for ink in inks if ink is not None]
+    if not boxes:
+        return layout
+    x0, x1 = min(b[0] for b in boxes), max(b[2] for b in boxes)
+    lx0, ly0, lx1, ly1 = logo.box
+    target = {"left": x0, "right": x1 - (lx1 - lx0), "centre": round((x0 + x1 - (lx1 - lx0)) / 2)}[layout.align]
+    fx0, _, fx1, _ = layout.footprint
+    target = min(max(target, fx0), fx1 - (lx1 - lx0))
+    moved = replace(logo, box=(target, ly0, target + (lx1 - lx0), ly1))
+    elements = tuple(moved if e is logo else e for e in layout.elements)
+    return replace(layout, elements=elements)
 
 
 def _line_report(line: PlacedLine, mask: LineMask, colour: RGB, measured: float) -> dict[str, Any]:
@@ -365,6 +391,7 @@ def _report(
         "variant": variant,
         "pairing": pairing,
         "align": layout.align,
+        "archetype": layout.archetype,
         "seed": f"{ctx.seed:016x}",
         "escalation": level,
         "footprint": list(_int_box(layout.footprint)),
@@ -463,7 +490,7 @@ def render_posters(
         seed,
     )
     rng = random.Random(seed)
-    avoid: list[Box] = []
+    avoid: list[Taken] = []
     posters: list[RenderedPoster] = []
     for variant in range(request.n):
         image = base if variant == request.n - 1 else base.copy()

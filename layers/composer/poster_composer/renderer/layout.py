@@ -1,18 +1,24 @@
-"""Placement: sizes, wrapping and position of the text block (and logo) over the calmest content.
+"""Placement: sizes, wrapping and position of the text block (and logo), by composition archetype.
 
-The block is a vertical stack — logo, title, subtitle, text — aligned on one axis (left edges, centres
-or right edges of the ink boxes coincide).  The search tries, for the kept paragraphs:
+The block is a vertical stack — logo, title, subtitle, text — aligned on one axis (left edges or centres
+of the ink boxes coincide; never right-aligned).  The search tries, for the kept paragraphs, each
+composition archetype the canvas offers (``archetypes``: a full-width band, a large centred stack, a side
+column, text over an edge scrim, a framed card) with its wrap widths, and for each:
 
-- a wrap width (full, two-thirds or under half of the usable width; a fifth too when the image has a
-  protected subject, whose free space may be a narrow strip),
-- a size scale (title ``T``, subtitle ≈ ``T/2``, text ≈ ``T/3``, strictly decreasing, with minimums),
-- an alignment (left / centre / right, pinned to the margins or the centre line) and a vertical slot,
+- a type scale from the largest title (``TITLE_SHARE`` of the canvas's geometric mean side) down by
+  steps of 12 %: the title first, then subtitle ≈ ``T/2`` and text ≈ ``T/3`` on one measure, strictly
+  decreasing, with minimums;
+- the archetype's positions (a band at the top or bottom, a column at either side, …),
 
-and scores each by the mean saliency under the element boxes (``Occ``), the edge energy under the block,
-a small penalty for smaller type, a large one for a Latin word broken across lines, and a large one when
-the footprint (panel included) touches a face or the subject (``Analysis.protected``). Geometry in the
-search is scaled from measurements at a reference size (fast); ``realise`` then sets the chosen lines
-for real, and rejects a line with no fully inked pixel (thin small type that never shows its colour).
+and scores each by the mean saliency under the element boxes (``Occ``), the edge energy under the block
+(its backing's span for bands and scrims), a penalty for smaller type (``SIZE_WEIGHT``: a poster's title
+carries the image), a large one for a Latin word broken across lines, and a large one when the footprint
+(panel included, with a little air around) touches a face or the subject (``Analysis.protected``).
+Geometry in the search is scaled from measurements at a reference size (fast); ``realise`` then sets the
+chosen lines for real, and rejects a line with no fully inked pixel (thin small type that never shows its
+colour).  Later variants take another archetype or alignment and a title box overlapping no earlier
+variant's (``Taken``).
+
 If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text, then
 subtitle, then the logo, then title lines) and the search runs again; the dropped items are reported.
 The same happens when no candidate keeps ``Occ`` under ``OCC_LIMIT`` and below the ``Occ`` of the same
@@ -49,6 +55,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from poster_composer.renderer.archetypes import FREE, Archetype, archetypes_for, positions
 from poster_composer.renderer.typeset import (
     REF_SIZE,
     SetLine,
@@ -83,20 +90,20 @@ RATIO = {"title": 1.0, "subtitle": 0.5, "text": 0.36}
 LEADING = {"title": 1.12, "subtitle": 1.22, "text": 1.38}
 MAX_LINES = {"title": 3, "subtitle": 3, "text": 8}
 MEASURE_EM = {"title": 1e9, "subtitle": 22.0, "text": 26.0}
-SCALES = tuple(round(0.85**k, 4) for k in range(16))
-WIDTHS = (1.0, 0.68, 0.46)
-NARROW = 0.2
-ALIGNS: tuple[Align, ...] = ("left", "centre", "right")
-Y_SLOTS = 11
+SCALES = tuple(round(0.88**k, 4) for k in range(22))
+TITLE_SHARE = 0.14  # the largest title tried, as a share of the canvas's geometric mean side
+SIZE_WEIGHT = 0.45  # penalty per unit of type-scale reduction: a poster's title carries the image
+ALIGNS: tuple[Align, ...] = ("left", "centre")
 OCC_LIMIT = 0.33
 ATTEMPTS = 12
-FALLBACK_WIDTHS = (1.0, 0.68, 0.46, 0.33, NARROW)
+MAX_VARIANT_IOU = 0.5
 FALLBACK_X_SLOTS = 17
 FALLBACK_Y_SLOTS = 21
 FALLBACK_ATTEMPTS = 48
 FALLBACK_OCC_LIMIT = 0.345  # hard bound of the fallback (the preferred bound is ``OCC_LIMIT``)
 FALLBACK_OCC_SLACK = 0.02  # how far a candidate's estimated Occ may exceed it and still be set
 FACE_PENALTY = 2.0
+PROTECT_GUARD = 0.04  # air kept around faces and the subject, as a share of the short side
 BROKEN_WORD_PENALTY = 0.6
 
 
@@ -143,6 +150,7 @@ class Layout:
     score: float
     occ: float
     sizes: dict[str, int] = field(default_factory=dict)
+    archetype: str = "free"
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,7 @@ class _Candidate:
     wrap_width: float
     face: bool = False  # the footprint touches a protected area (a face or the subject)
     free: bool = False  # x is a free position (fallback search), not pinned to a margin or the centre
+    archetype: Archetype = FREE
 
 
 def _shrink(canvas: tuple[int, int]) -> float:
@@ -350,14 +359,6 @@ def _occ(analysis: Analysis, boxes: list[Box]) -> float:
     return sum(analysis.mean_saliency(b) for b in boxes) / len(boxes)
 
 
-def _positions(canvas: tuple[int, int], margin: float, fw: float, fh: float) -> list[tuple[Align, float, float]]:
-    w, h = canvas
-    xs: dict[Align, float] = {"left": margin, "centre": (w - fw) / 2, "right": w - margin - fw}
-    span = h - 2 * margin - fh
-    ys = [margin + span * i / (Y_SLOTS - 1) for i in range(Y_SLOTS)]
-    return [(align, xs[align], y) for align in ALIGNS for y in ys]
-
-
 def _free_positions(canvas: tuple[int, int], margin: float, fw: float, fh: float) -> list[tuple[Align, float, float]]:
     """A finer grid of footprint positions for the fallback search (x not pinned)."""
     w, h = canvas
@@ -372,36 +373,49 @@ def margin_for(canvas: tuple[int, int]) -> float:
     return max(2.0, round(0.05 * min(canvas)))
 
 
+def _block_penalty(block: _Block, scale: float, canvas: tuple[int, int]) -> float:
+    """Penalty of a block whatever its position: smaller type, a crowded canvas, extra title lines, broken words."""
+    w, h = canvas
+    fw, fh = block.width + 2 * block.pad, block.height + 2 * block.pad
+    area = fw * fh / (w * h)
+    title_lines = sum(len(e.lines) for e in block.elements if e.role == "title")
+    titles = len({p.index for e in block.elements if e.role == "title" for p, *_ in e.lines})
+    penalty = SIZE_WEIGHT * (1 - scale) + 0.15 * max(0.0, area - 0.4) + 0.035 * (title_lines - titles)
+    return penalty + BROKEN_WORD_PENALTY * sum(e.broken_words for e in block.elements)
+
+
 def _score_block(
-    analysis: Analysis, canvas: tuple[int, int], block: _Block, scale: float, *, free: bool = False
+    analysis: Analysis, canvas: tuple[int, int], block: _Block, scale: float, archetype: Archetype = FREE
 ) -> list[tuple[float, float, Align, float, float, bool]]:
     w, h = canvas
     margin = margin_for(canvas)
     fw, fh = block.width + 2 * block.pad, block.height + 2 * block.pad
     if fw > w - 2 * margin or fh > h - 2 * margin:
         return []
-    area = fw * fh / (w * h)
-    title_lines = sum(len(e.lines) for e in block.elements if e.role == "title")
-    titles = len({p.index for e in block.elements if e.role == "title" for p, *_ in e.lines})
-    base_penalty = 0.25 * (1 - scale) + 0.15 * max(0.0, area - 0.35) + 0.035 * (title_lines - titles)
-    base_penalty += BROKEN_WORD_PENALTY * sum(e.broken_words for e in block.elements)
+    base_penalty = _block_penalty(block, scale, canvas)
     scored = []
     occ_centred = {a: _occ(analysis, _element_boxes(block, a, (w - fw) / 2, (h - fh) / 2)) for a in ALIGNS}
-    positions = _free_positions(canvas, margin, fw, fh) if free else _positions(canvas, margin, fw, fh)
-    # All SAT look-ups of this block at once: element boxes, then each footprint.
-    boxes = np.array([_element_boxes(block, align, x, y) for align, x, y in positions]) * analysis.scale
+    if archetype is FREE:
+        places = _free_positions(canvas, margin, fw, fh)
+    else:
+        places = positions(archetype, canvas, margin, fw, fh)
+    # All SAT look-ups of this block at once: element boxes, then each footprint (its backing's span).
+    boxes = np.array([_element_boxes(block, align, x, y) for align, x, y in places]) * analysis.scale
     saliency = analysis.saliency_sat.means(boxes).tolist()
-    footprints = np.array([(x, y, x + fw, y + fh) for _, x, y in positions]) * analysis.scale
-    edges_all = analysis.edges_sat.means(footprints).tolist()
-    faces = analysis.protected_sat.means(footprints).tolist()
-    for (align, x, y), per_element, edges, face in zip(positions, saliency, edges_all, faces, strict=True):
+    spans = [(margin, w - margin) if archetype.full_width else (x, x + fw) for _, x, _ in places]
+    footprints = np.array([(x0, y, x1, y + fh) for (x0, x1), (_, _, y) in zip(spans, places, strict=True)])
+    edges_all = analysis.edges_sat.means(footprints * analysis.scale).tolist()
+    guard = PROTECT_GUARD * min(w, h)  # keep a little air between a backing and a face or the subject
+    guarded = footprints + np.array([-guard, -guard, guard, guard])
+    faces = analysis.protected_sat.means(guarded * analysis.scale).tolist()
+    for (align, x, y), per_element, edges, face in zip(places, saliency, edges_all, faces, strict=True):
         occ = sum(per_element) / len(per_element)
         # No better than dead centre: only as a last resort.
         worse_than_centre = 1.0 if occ >= occ_centred[align] - 0.002 else 0.0
         centre_y = (y + fh / 2) / h
         score = occ + 0.5 * max(per_element) + 0.5 * edges + base_penalty + worse_than_centre
         score += FACE_PENALTY if face > 0.0 else 0.0
-        score += 0.03 * (1 - abs(2 * centre_y - 1)) + (0.04 if align == "centre" and w > 1.6 * h else 0.0)
+        score += 0.03 * (1 - abs(2 * centre_y - 1))
         scored.append((score, occ, align, x, y, face > 0.0))
     return scored
 
@@ -414,40 +428,61 @@ def _candidates(
     logo_aspect: float | None,
     *,
     relaxed: bool = False,
+    underlay: int = 0,
 ) -> list[_Candidate]:
     """Scored candidates for the kept paragraphs; ``relaxed`` is the fallback search (see the module doc)."""
     w, h = canvas
-    margin = margin_for(canvas)
+    found: list[_Candidate] = []
+    offered = (FREE,) if relaxed else archetypes_for(canvas, underlay, analysis.protected((0, 0, w, h)) > 0)
+    for archetype in offered:
+        for fraction in archetype.widths:
+            found.extend(_sized_candidates(analysis, canvas, kept, pairing, logo_aspect, archetype, fraction, found))
+    return found
+
+
+def _title_base(canvas: tuple[int, int]) -> float:
+    """The largest title size tried: about a seventh of the canvas's geometric mean side, capped by the short side."""
+    w, h = canvas
+    return min(TITLE_SHARE * math.sqrt(w * h), 0.22 * min(w, h) if w < h else 0.32 * h)
+
+
+def _sized_candidates(
+    analysis: Analysis,
+    canvas: tuple[int, int],
+    kept: tuple[Paragraph, ...],
+    pairing: Pairing,
+    logo_aspect: float | None,
+    archetype: Archetype,
+    fraction: float,
+    found: list[_Candidate],
+) -> list[_Candidate]:
+    """Candidates of one archetype and wrap width, over the type scale from the largest title down."""
+    w, _ = canvas
+    margin, shrink = margin_for(canvas), _shrink(canvas)
     roles = {p.role for p in kept}
     minimum = min_sizes(canvas, kept)
-    shrink = _shrink(canvas)
-    base = min(0.095 * math.sqrt(w * h), 0.2 * min(w, h) if w < h else 0.3 * h)
-    found: list[_Candidate] = []
-    # Around a protected subject (a face) the free space may be a narrow strip: try a narrow column too.
-    widths: tuple[float, ...] = (*WIDTHS, NARROW) if analysis.protected((0, 0, w, h)) > 0 else WIDTHS
-    if relaxed:
-        widths = FALLBACK_WIDTHS
-    for fraction in widths:
-        previous: dict[str, int] | None = None
-        for scale in SCALES:
-            if found and scale < PREFERRED_MIN_SCALE and not relaxed:
-                break
-            sizes = sizes_for(base * scale, roles, minimum)
-            if sizes is None:
-                break
-            if sizes == previous:
-                continue  # clamped to the minimums: the same block as the previous scale, scored worse
-            previous = sizes
-            pad = _pad(min(sizes[r] for r in roles | {"title"}), sizes["title"], shrink)
-            wrap_width = (w - 2 * margin - 2 * pad) * fraction
-            if wrap_width < 2.2 * sizes["title"] and fraction < 1.0:
-                continue
-            block = _block(kept, pairing, sizes, wrap_width, logo_aspect, shrink)
-            if block is None:
-                continue
-            for score, occ, align, x, y, face in _score_block(analysis, canvas, block, scale, free=relaxed):
-                found.append(_Candidate(score, occ, block, kept, align, x, y, scale, wrap_width, face, relaxed))
-    return found
+    relaxed = archetype is FREE
+    out: list[_Candidate] = []
+    previous: dict[str, int] | None = None
+    for scale in SCALES:
+        if (found or out) and scale < PREFERRED_MIN_SCALE and not relaxed:
+            break
+        sizes = sizes_for(_title_base(canvas) * scale, roles, minimum)
+        if sizes is None:
+            break
+        if sizes == previous:
+            continue  # clamped to the minimums: the same block as the previous scale, scored worse
+        previous = sizes
+        pad = _pad(min(sizes[r] for r in roles | {"title"}), sizes["title"], shrink)
+        wrap_width = (w - 2 * margin - 2 * pad) * fraction
+        if wrap_width < 2.2 * sizes["title"] and fraction < 1.0:
+            continue
+        block = _block(kept, pairing, sizes, wrap_width, logo_aspect, shrink)
+        if block is None:
+            continue
+        for score, occ, align, x, y, face in _score_block(analysis, canvas, block, scale, archetype):
+            out.append(_Candidate(score, occ, block, kept, align, x, y, scale, wrap_width, face, relaxed, archetype))
+    return out
 
 
 def _drop_order(paragraphs: tuple[Paragraph, ...]) -> list[str | Paragraph]:
@@ -457,20 +492,43 @@ def _drop_order(paragraphs: tuple[Paragraph, ...]) -> list[str | Paragraph]:
     return order
 
 
-def _choose(candidates: list[_Candidate], rng: random.Random, temperature: float, avoid: list[Box]) -> _Candidate:
-    ranked = sorted(candidates, key=lambda c: (c.score, c.align, c.y, -c.scale, c.wrap_width))
-    best = ranked[0]
-    if temperature <= 0 or not avoid:
-        return best
-    tau = 0.004 + 0.06 * temperature
-    pool = [c for c in ranked[:400] if c.score - best.score <= 12 * tau]
-    fresh = [c for c in pool if all(_iou(_footprint(c), other) < 0.5 for other in avoid)] or pool
-    weights = [math.exp(-(c.score - best.score) / tau) for c in fresh]
-    return rng.choices(fresh, weights=weights, k=1)[0]
+@dataclass(frozen=True)
+class Taken:
+    """What an earlier variant used: its title box, archetype and alignment (later variants differ)."""
+
+    title: Box
+    archetype: str
+    align: str
 
 
-def _footprint(c: _Candidate) -> Box:
-    return (c.x, c.y, c.x + c.block.width + 2 * c.block.pad, c.y + c.block.height + 2 * c.block.pad)
+def _rank_key(c: _Candidate) -> tuple[float, str, str, float, float, float]:
+    return (c.score, c.archetype.name, c.align, c.y, -c.scale, c.wrap_width)
+
+
+def _title_box(c: _Candidate) -> Box:
+    boxes = _element_boxes(c.block, c.align, c.x, c.y)
+    roles = [e.role for e in c.block.elements]
+    return boxes[roles.index("title")] if "title" in roles else boxes[0]
+
+
+def _choose(
+    candidates: list[_Candidate], rng: random.Random, temperature: float, avoid: list[Taken]
+) -> list[_Candidate]:
+    """Candidates in the order to try: the best; for later variants, the best of another archetype or
+    alignment whose title box overlaps no earlier variant's (IoU < 0.5), sampled by ``temperature``."""
+    ranked = sorted(candidates, key=_rank_key)
+    if not avoid:
+        return ranked[:ATTEMPTS]
+    apart = [c for c in ranked if all(_iou(_title_box(c), t.title) < MAX_VARIANT_IOU for t in avoid)]
+    used = {(t.archetype, t.align) for t in avoid}
+    fresh = [c for c in apart if (c.archetype.name, c.align) not in used] or apart or ranked
+    if temperature > 0:
+        tau = 0.004 + 0.06 * temperature
+        pool = [c for c in fresh[:400] if c.score - fresh[0].score <= 12 * tau]
+        weights = [math.exp(-(c.score - fresh[0].score) / tau) for c in pool]
+        picked = rng.choices(pool, weights=weights, k=1)[0]
+        return [picked, *fresh[:ATTEMPTS], *ranked[:ATTEMPTS]]
+    return [*fresh[:ATTEMPTS], *ranked[:ATTEMPTS]]
 
 
 def _iou(a: Box, b: Box) -> float:
@@ -489,10 +547,11 @@ class LayoutRequest:
     paragraphs: tuple[Paragraph, ...]
     pairing: Pairing
     logo_aspect: float | None
+    underlay: int = 0
 
 
 def plan(
-    analysis: Analysis, request: LayoutRequest, rng: random.Random, temperature: float, avoid: list[Box]
+    analysis: Analysis, request: LayoutRequest, rng: random.Random, temperature: float, avoid: list[Taken]
 ) -> Layout | None:
     """Search for the best (or, for later variants, a nearby distinct) layout and set it for real.
 
@@ -507,7 +566,8 @@ def plan(
     temperature:
         0 picks the best layout; higher values let variants stray further from it.
     avoid:
-        Footprints of earlier variants, to be avoided when ``temperature > 0``.
+        What earlier variants used: a later variant takes another archetype or alignment, and a title box
+        that overlaps none of theirs (IoU < 0.5) wherever the canvas allows.
 
     Returns
     -------
@@ -522,11 +582,11 @@ def plan(
     order = _drop_order(request.paragraphs)
     first_title = next((p for p in request.paragraphs if p.role == "title"), None)
     while True:
-        candidates = _candidates(analysis, request.canvas, tuple(kept), request.pairing, logo_aspect)
+        candidates = _candidates(
+            analysis, request.canvas, tuple(kept), request.pairing, logo_aspect, underlay=request.underlay
+        )
         if candidates:
-            chosen = _choose(candidates, rng, temperature, avoid)
-            ranked = sorted(candidates, key=lambda c: (c.score, c.align, c.y, -c.scale, c.wrap_width))
-            for candidate in [chosen, *ranked[:ATTEMPTS]]:
+            for candidate in _choose(candidates, rng, temperature, avoid):
                 layout = realise(analysis, request, candidate, tuple(dropped), logo_dropped)
                 if layout is not None and _acceptable(analysis, layout, request.canvas):
                     return layout
@@ -659,24 +719,33 @@ def realise(
     fw, fh = width + 2 * block.pad, y + 2 * block.pad
     if fw > w - 2 * margin or fh > h - 2 * margin:
         return None
+    ref_fw = block.width + 2 * block.pad
     if chosen.free:
         # Keep the block's aligned edge (or centre) where the candidate put it, inside the margins.
-        ref_fw = block.width + 2 * block.pad
         anchor = {"left": chosen.x, "centre": chosen.x + (ref_fw - fw) / 2, "right": chosen.x + ref_fw - fw}
         x0 = min(max(anchor[chosen.align], margin), w - margin - fw)
+    elif abs(chosen.x - (w - margin - ref_fw)) < 1 and chosen.x > w / 2:
+        x0 = w - margin - fw  # pinned to the right margin (a right column, set flush left)
     else:
         x0 = {"left": margin, "centre": (w - fw) / 2, "right": w - margin - fw}[chosen.align]
     centre_y = chosen.y + (block.height + 2 * block.pad) / 2
     y0 = min(max(centre_y - fh / 2, margin), h - margin - fh)
+    if abs(chosen.y - (h - margin - (block.height + 2 * block.pad))) < 1:
+        y0 = h - margin - fh  # pinned to the bottom margin
+    elif abs(chosen.y - margin) < 1:
+        y0 = margin
     x0, y0 = round(x0), round(y0)
     elements = [
         _place(stacked, sets, ew, eh, chosen.align, x0 + block.pad, y0 + block.pad + off, width)
         for (stacked, sets, ew, eh), off in zip(real, offsets, strict=True)
     ]
     boxes = [e.box for e in elements]
+    footprint: Box = (x0, y0, x0 + fw, y0 + fh)
+    if chosen.archetype.full_width:
+        footprint = (margin, y0, w - margin, y0 + fh)
     return Layout(
         elements=tuple(elements),
-        footprint=(x0, y0, x0 + fw, y0 + fh),
+        footprint=footprint,
         pad=block.pad,
         align=chosen.align,
         dropped=dropped,
@@ -684,6 +753,7 @@ def realise(
         score=chosen.score,
         occ=_occ(analysis, boxes),
         sizes={e.role: e.size for e in block.elements},
+        archetype=chosen.archetype.name,
     )
 
 
