@@ -61,7 +61,7 @@ from poster_composer.renderer.fonts import PAIRINGS, ROLES, is_bold
 from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, Taken, plan
 from poster_composer.renderer.metrics import line_contrast, required_contrast
 from poster_composer.renderer.reframe import reframe
-from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme
+from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme, scrim_box
 from poster_composer.renderer.source import is_monochrome, load_background, load_logo
 from poster_composer.renderer.wrap import normalise
 
@@ -272,7 +272,10 @@ def _render_variant(
     titles = [e.box for e in layout.elements if e.role == "title"]
     avoid.append(Taken(titles[0] if titles else layout.footprint, layout.archetype, layout.align))
     faces = {i: pairing.chain(e.role, e.size)[0] for i, e in enumerate(layout.elements) if e.role != "logo"}
-    fx0, fy0, fx1, fy1 = _int_box(layout.footprint)
+    # Everything a level may paint (the footprint, a scrim grown past it), restored before the next level.
+    sx0, sy0, sx1, sy1 = scrim_box(layout, image.size)
+    px0, py0, px1, py1 = _int_box(layout.footprint)
+    fx0, fy0, fx1, fy1 = min(sx0, px0), min(sy0, py0), max(sx1, px1), max(sy1, py1)
     original = image.crop((fx0, fy0, fx1, fy1))
     level = 0
     while True:

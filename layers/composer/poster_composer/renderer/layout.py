@@ -104,6 +104,7 @@ FALLBACK_OCC_LIMIT = 0.345  # hard bound of the fallback (the preferred bound is
 FALLBACK_OCC_SLACK = 0.02  # how far a candidate's estimated Occ may exceed it and still be set
 FACE_PENALTY = 2.0
 PROTECT_GUARD = 0.04  # air kept around faces and the subject, as a share of the short side
+ROOM_GROW = 0.7  # how far a backing may reach past the block, as a share of the block's height
 BROKEN_WORD_PENALTY = 0.6
 
 
@@ -151,6 +152,7 @@ class Layout:
     occ: float
     sizes: dict[str, int] = field(default_factory=dict)
     archetype: str = "free"
+    room: Box | None = None  # how far a backing may grow past the footprint (clear of faces and the subject)
 
 
 @dataclass(frozen=True)
@@ -754,7 +756,32 @@ def realise(
         occ=_occ(analysis, boxes),
         sizes={e.role: e.size for e in block.elements},
         archetype=chosen.archetype.name,
+        room=_room(analysis, footprint, request.canvas),
     )
+
+
+def _room(analysis: Analysis, footprint: Box, canvas: tuple[int, int]) -> Box:
+    """The footprint grown on each side as far as ``ROOM_GROW`` of its height, inside the margins, while the
+    growth keeps ``PROTECT_GUARD`` of air from faces and the subject."""
+    w, h = canvas
+    margin = margin_for(canvas)
+    guard = PROTECT_GUARD * min(w, h)
+    x0, y0, x1, y1 = footprint
+    reach = ROOM_GROW * (y1 - y0)
+    limits = [max(0.0, x0 - margin), max(0.0, y0 - margin), max(0.0, w - margin - x1), max(0.0, h - margin - y1)]
+    grown = [0.0, 0.0, 0.0, 0.0]
+    for side in range(4):
+        for share in (1.0, 0.5, 0.25):
+            step = min(reach * share, limits[side])
+            strip = [x0, y0, x1, y1]
+            strip[side] += -step if side < 2 else step
+            strip[(side + 2) % 4] = footprint[side]  # only the new strip (and its guard) is tested
+            lo_x, hi_x = sorted((strip[0], strip[2]))
+            lo_y, hi_y = sorted((strip[1], strip[3]))
+            if analysis.protected((lo_x - guard, lo_y - guard, hi_x + guard, hi_y + guard)) <= 0.0:
+                grown[side] = step
+                break
+    return (x0 - grown[0], y0 - grown[1], x1 + grown[2], y1 + grown[3])
 
 
 def _place(
