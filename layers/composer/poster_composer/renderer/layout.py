@@ -50,7 +50,7 @@ crowded by their subject), is it dropped too.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -97,6 +97,7 @@ ALIGNS: tuple[Align, ...] = ("left", "centre")
 OCC_LIMIT = 0.33
 ATTEMPTS = 12
 MAX_VARIANT_IOU = 0.5
+BUSY_SPREAD = 0.2  # saliency p90 − p10 below which an image without a subject counts as busy all over
 FALLBACK_X_SLOTS = 17
 FALLBACK_Y_SLOTS = 21
 FALLBACK_ATTEMPTS = 48
@@ -152,6 +153,7 @@ class Layout:
     occ: float
     sizes: dict[str, int] = field(default_factory=dict)
     archetype: str = "free"
+    backed: bool = False  # busy ground: the block always gets a backing (a band), whatever the underlay
     room: Box | None = None  # how far a backing may grow past the footprint (clear of faces and the subject)
 
 
@@ -598,6 +600,7 @@ def plan(
         if victim == first_title:
             # Only the first title is left: never drop it for the preferred bounds, relax the search.
             placed = _fallback(analysis, request, first_title, tuple(dropped), logo_dropped)
+            placed = placed or _busy_ground_band(analysis, request, first_title, tuple(dropped), logo_dropped)
             if placed is not None:
                 return placed
         if victim == "logo":
@@ -671,6 +674,33 @@ def _fallback(
         if best is None or key < best[0]:
             best = (key, layout)
     return best[1] if best is not None else None
+
+
+def busy_ground(analysis: Analysis) -> bool:
+    """Whether the image is busy all over with no subject (a texture or pattern): no protected region and
+    a saliency that hardly varies, so no placement is calmer than another."""
+    spread = float(np.percentile(analysis.saliency, 90) - np.percentile(analysis.saliency, 10))
+    return not analysis.protected_mask.any() and spread < BUSY_SPREAD
+
+
+def _busy_ground_band(
+    analysis: Analysis,
+    request: LayoutRequest,
+    title: Paragraph,
+    dropped: tuple[Paragraph, ...],
+    logo_dropped: bool,
+) -> Layout | None:
+    """On busy ground with no subject, set the first title on a band (always backed): the best band
+    placement by score, whatever its ``Occ`` (there is nothing to keep clear)."""
+    if not busy_ground(analysis):
+        return None
+    candidates = _candidates(analysis, request.canvas, (title,), request.pairing, None, underlay=request.underlay)
+    bands = sorted((c for c in candidates if c.archetype.name == "band"), key=_rank_key)
+    for candidate in bands[:ATTEMPTS]:
+        layout = realise(analysis, request, candidate, dropped, logo_dropped)
+        if layout is not None:
+            return replace(layout, backed=True)
+    return None
 
 
 def _real_element(stacked: _Stacked, chain: tuple[str, ...]) -> tuple[list[SetLine], float, float]:

@@ -156,7 +156,7 @@ def plan_scheme(image: Image.Image, given: SchemeInput) -> Scheme:
         return Scheme(True, {}, _logo_chips(image, layout, given))
     lum = np.concatenate([lums[i] for i in texts])
     light = contrast(1.0, float(np.percentile(lum, 95))) >= 0.85 * contrast(0.0, float(np.percentile(lum, 5)))
-    need_panel = given.underlay > 0 or given.level >= 2
+    need_panel = given.underlay > 0 or given.level >= 2 or layout.backed
     colours: dict[int, RGB] = {}
     body = _body_target(layout, given)
     for i in texts:
