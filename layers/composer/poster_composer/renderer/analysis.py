@@ -16,8 +16,9 @@ The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On 
   - *subject hull*: when the strongest peaks (eyes, nose, a face) lie in one compact region, the box
     around them, grown by a fifth and feathered — the whole face is the subject, not only its eyes;
 
-- **protected** (0/1): faces (dense skin tone, grown a little) and the subject hull, which the layout
-  keeps every element and panel off whenever it can;
+- **protected** (0/1): faces (dense skin tone, grown a little), the subject hull and the main object (the
+  salient regions with their enclosed insides, when they form an object rather than specks over a
+  texture), which the layout keeps every element and panel off whenever it can;
 - **edges** (0–1): gradient magnitude of the lightness, on an absolute scale (busy = high);
 - summed-area tables of both, so the mean over any box costs O(1).
 
@@ -203,6 +204,9 @@ HULL_PEAK = 0.5  # peaks: at least half the map's maximum
 HULL_MAX_AREA = 0.3  # peaks spread over more than this share of the image are no compact subject
 HULL_GROW = 0.2  # the subject extends past its peaks (a face past its eyes) by this share of the box
 PROTECT_SKIN = 0.45
+OBJECT_PEAK = 0.45  # the main object: saliency at least this share of the peak
+OBJECT_MIN_AREA = 0.04  # below, the salient parts are specks (stars, pebbles), not an object
+OBJECT_MAX_AREA = 0.35  # above, salience is spread over the frame: no single object to keep clear
 
 
 def _hull(values: Array) -> Array:
@@ -258,6 +262,20 @@ def _skin(small: Image.Image, radius: int) -> Array:
     return density
 
 
+def _main_object(saliency: Array, radius: int) -> npt.NDArray[np.bool_]:
+    """The main object: the salient regions (``OBJECT_PEAK`` of the peak) with their enclosed insides filled
+    (a cup's crema inside its rim), when they form a subject — neither specks scattered over a texture nor
+    most of the frame; else nothing."""
+    peak = float(saliency.max())
+    core = saliency >= OBJECT_PEAK * peak if peak > 0 else np.zeros(saliency.shape, dtype=bool)
+    share = float(core.mean())
+    if not OBJECT_MIN_AREA <= share <= OBJECT_MAX_AREA:
+        return np.zeros(saliency.shape, dtype=bool)
+    filled = _enclosure(core.astype(np.float64)) > 0.5
+    out: npt.NDArray[np.bool_] = dilate(filled, radius)
+    return out
+
+
 def analyse(image: Image.Image) -> Analysis:
     """Compute saliency and edge maps of an RGB background.
 
@@ -309,7 +327,7 @@ def analyse(image: Image.Image) -> Analysis:
     saliency = np.maximum(
         np.maximum(base, ENCLOSURE_WEIGHT * soft[..., 0]), np.maximum(skin, HULL_WEIGHT * soft[..., 1])
     )
-    protected = dilate(skin >= PROTECT_SKIN, radius * 2) | (hull > 0)
+    protected = dilate(skin >= PROTECT_SKIN, radius * 2) | (hull > 0) | _main_object(saliency, radius)
 
     return Analysis(
         scale,

@@ -88,11 +88,11 @@ SMALL_CANVAS = 256  # short side (px) below which the minimum sizes scale down
 PREFERRED_MIN_SCALE = 0.35
 RATIO = {"title": 1.0, "subtitle": 0.5, "text": 0.36}
 LEADING = {"title": 1.12, "subtitle": 1.22, "text": 1.38}
-MAX_LINES = {"title": 3, "subtitle": 3, "text": 8}
+MAX_LINES = {"title": 4, "subtitle": 3, "text": 8}
 MEASURE_EM = {"title": 1e9, "subtitle": 22.0, "text": 26.0}
 SCALES = tuple(round(0.88**k, 4) for k in range(22))
 TITLE_SHARE = 0.14  # the largest title tried, as a share of the canvas's geometric mean side
-SIZE_WEIGHT = 0.45  # penalty per unit of type-scale reduction: a poster's title carries the image
+SIZE_WEIGHT = 0.8  # penalty per unit of type-scale reduction: a poster's title carries the image
 ALIGNS: tuple[Align, ...] = ("left", "centre")
 OCC_LIMIT = 0.33
 ATTEMPTS = 12
@@ -104,6 +104,7 @@ FALLBACK_ATTEMPTS = 48
 FALLBACK_OCC_LIMIT = 0.345  # hard bound of the fallback (the preferred bound is ``OCC_LIMIT``)
 FALLBACK_OCC_SLACK = 0.02  # how far a candidate's estimated Occ may exceed it and still be set
 FACE_PENALTY = 2.0
+OVERLAP_WEIGHT = 3.0
 PROTECT_GUARD = 0.04  # air kept around faces and the subject, as a share of the short side
 ROOM_GROW = 0.7  # how far a backing may reach past the block, as a share of the block's height
 BROKEN_WORD_PENALTY = 0.6
@@ -418,7 +419,8 @@ def _score_block(
         worse_than_centre = 1.0 if occ >= occ_centred[align] - 0.002 else 0.0
         centre_y = (y + fh / 2) / h
         score = occ + 0.5 * max(per_element) + 0.5 * edges + base_penalty + worse_than_centre
-        score += FACE_PENALTY if face > 0.0 else 0.0
+        # Touching a face or the subject at all costs much; among such placements, the least overlap wins.
+        score += FACE_PENALTY + OVERLAP_WEIGHT * face if face > 0.0 else 0.0
         score += 0.03 * (1 - abs(2 * centre_y - 1))
         scored.append((score, occ, align, x, y, face > 0.0))
     return scored
