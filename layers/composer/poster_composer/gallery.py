@@ -29,6 +29,7 @@ from PIL import Image
 
 from poster_composer.renderer import PosterRequest, RenderedPoster, RendererError, render_posters
 from poster_composer.renderer.analysis import analyse
+from poster_composer.renderer.fonts import font_path
 from poster_composer.renderer.posterlayout import (
     aggregate,
     block_coverage,
@@ -302,8 +303,11 @@ def page(items: list[Rendered], metas: list[dict[str, Any]]) -> str:
     for item, meta in zip(items, metas, strict=True):
         groups.setdefault(item.case.photo.name, []).append(_cell(item, meta))
     body = "".join(f"<h2>{html.escape(photo)}</h2>{''.join(cells)}" for photo, cells in groups.items())
+    # The captions quote Chinese input: use the renderer's own CJK font so any browser shows it.
+    cjk = font_path("NotoSansSC-Regular").as_uri()
+    face = f"@font-face{{font-family:cjk;src:url('{cjk}')}}body{{font-family:sans-serif,cjk}}"
     return (
-        f"<!doctype html><meta charset='utf-8'><title>poster gallery</title><style>{STYLE}</style>"
+        f"<!doctype html><meta charset='utf-8'><title>poster gallery</title><style>{STYLE}{face}</style>"
         f"<h1>poster gallery</h1><pre>{html.escape(chr(10).join(summary(metas)))}</pre><dl>{legend}</dl>{body}"
     )
 

@@ -9,7 +9,8 @@ asks for it — a panel goes behind the text:
 - ``underlay=0``: a soft *scrim* behind the whole block, only when needed: a gradient rising from the
   canvas edge the block sits on (or fading all round), full strength under the text;
 - ``underlay=1``: one rounded panel behind the whole block;
-- ``underlay=2``: one rounded panel per element, all as wide as the block, never overlapping.
+- ``underlay=2``: one rounded panel per element, as wide as the block (or, for a much shorter line, as its
+  own line, on the block's axis), never overlapping.
 
 Colour follows the hierarchy: the title takes the accent, and a subtitle is never set paler (lower
 contrast) than the text below it.
@@ -51,6 +52,7 @@ SATURATION = {"title": 0.6, "subtitle": 0.32, "text": 0.14}
 FLOORS = {0: 0.0, 1: 0.62, 2: 0.74}
 _SAMPLE = 40_000
 AA_DESIGN = 4.5
+SHARED_WIDTH = 0.6  # an element at least this share of the block's width gets a block-wide panel
 SCRIM_GROW = 0.35  # how far a scrim reaches past the block, as a share of the block's height
 
 
@@ -215,12 +217,16 @@ def _int(box: Box) -> IntBox:
 
 
 def _element_panel_box(layout: Layout, index: int, pad: float) -> IntBox:
-    """Panel box of one element: as wide as the block (every panel of a stack aligned on both sides) plus
-    ``pad``, vertically padded by at most half the gaps (panels never overlap)."""
+    """Panel box of one element: as wide as the block (the stack's panels aligned on both sides) plus
+    ``pad``, or its own width when it is much narrower (``SHARED_WIDTH``: the text fills its panel), vertically
+    padded by at most half the gaps (panels never overlap)."""
     element = layout.elements[index]
-    _, y0, _, y1 = element.box
+    ex0, y0, ex1, y1 = element.box
     x0 = min(e.box[0] for e in layout.elements)
     x1 = max(e.box[2] for e in layout.elements)
+    if ex1 - ex0 < SHARED_WIDTH * (x1 - x0):
+        # A short line on a block-wide panel would leave it mostly empty: its own width, on the block's axis.
+        x0, x1 = ex0, ex1
     up = down = pad
     if index > 0:
         up = min(pad, (y0 - layout.elements[index - 1].box[3]) / 2)
