@@ -92,6 +92,7 @@ MAX_LINES = {"title": 4, "subtitle": 3, "text": 8}
 MEASURE_EM = {"title": 1e9, "subtitle": 22.0, "text": 26.0}
 SCALES = tuple(round(0.88**k, 4) for k in range(22))
 TITLE_SHARE = 0.14  # the largest title tried, as a share of the canvas's geometric mean side
+BANNER_BOOST = 0.25  # extra title size per doubling of a landscape canvas's aspect ratio
 SIZE_WEIGHT = 0.8  # penalty per unit of type-scale reduction: a poster's title carries the image
 ALIGNS: tuple[Align, ...] = ("left", "centre")
 OCC_LIMIT = 0.33
@@ -435,6 +436,7 @@ def _candidates(
     *,
     relaxed: bool = False,
     underlay: int = 0,
+    deep: bool = False,
 ) -> list[_Candidate]:
     """Scored candidates for the kept paragraphs; ``relaxed`` is the fallback search (see the module doc)."""
     w, h = canvas
@@ -442,14 +444,20 @@ def _candidates(
     offered = (FREE,) if relaxed else archetypes_for(canvas, underlay, analysis.protected((0, 0, w, h)) > 0)
     for archetype in offered:
         for fraction in archetype.widths:
-            found.extend(_sized_candidates(analysis, canvas, kept, pairing, logo_aspect, archetype, fraction, found))
+            found.extend(
+                _sized_candidates(
+                    analysis, canvas, kept, pairing, logo_aspect, archetype, fraction, [] if deep else found
+                )
+            )
     return found
 
 
 def _title_base(canvas: tuple[int, int]) -> float:
     """The largest title size tried: about a seventh of the canvas's geometric mean side, capped by the short side."""
     w, h = canvas
-    return min(TITLE_SHARE * math.sqrt(w * h), 0.22 * min(w, h) if w < h else 0.32 * h)
+    # Banners get a larger share: their height, not their area, bounds a headline.
+    wide = 1.0 + BANNER_BOOST * math.log2(w / h) if w > h else 1.0
+    return min(TITLE_SHARE * math.sqrt(w * h) * wide, 0.22 * min(w, h) if w < h else 0.42 * h)
 
 
 def _sized_candidates(
@@ -472,7 +480,7 @@ def _sized_candidates(
     previous: dict[str, int] | None = None
     for scale in SCALES:
         if (found or out) and scale < PREFERRED_MIN_SCALE and not relaxed:
-            break
+            break  # (``found`` is empty on the deep pass: down to the minimums)
         sizes = sizes_for(_title_base(canvas) * scale, roles, minimum)
         if sizes is None:
             break
@@ -588,11 +596,18 @@ def plan(
     order = _drop_order(request.paragraphs)
     first_title = next((p for p in request.paragraphs if p.role == "title"), None)
     while True:
-        candidates = _candidates(
-            analysis, request.canvas, tuple(kept), request.pairing, logo_aspect, underlay=request.underlay
-        )
-        if candidates:
-            for candidate in _choose(candidates, rng, temperature, avoid):
+        # The preferred type scale first; then the whole hierarchy shrinks to its minimums before anything drops.
+        for deep in (False, True):
+            candidates = _candidates(
+                analysis,
+                request.canvas,
+                tuple(kept),
+                request.pairing,
+                logo_aspect,
+                underlay=request.underlay,
+                deep=deep,
+            )
+            for candidate in _choose(candidates, rng, temperature, avoid) if candidates else []:
                 layout = realise(analysis, request, candidate, tuple(dropped), logo_dropped)
                 if layout is not None and _acceptable(analysis, layout, request.canvas):
                     return layout
