@@ -181,3 +181,30 @@ def test_busy_ground_gets_a_band_not_an_empty_poster() -> None:
     check_geometry(background, layout)
     check_contrast(poster.image, layout)
     assert all(d["role"] != "title" for d in layout["dropped"])
+
+
+def _panel_fills() -> list[float]:
+    """Per panel (not scrims): the backed elements' box area ÷ the panel's area."""
+    fills = []
+    for _, layout in _layouts():
+        for panel in (e for e in layout["elements"] if e.get("kind") == "panel"):
+            x0, y0, x1, y1 = panel["box"]
+            inner = sum(
+                (layout["elements"][i]["box"][2] - layout["elements"][i]["box"][0])
+                * (layout["elements"][i]["box"][3] - layout["elements"][i]["box"][1])
+                for i in panel["backs"]
+            )
+            fills.append(inner / ((x1 - x0) * (y1 - y0)))
+    return fills
+
+
+def test_text_fills_its_panels_mostly() -> None:
+    # THEN panels are not mostly empty: the text's boxes cover at least 35 % of most panels
+    fills = np.array(_panel_fills())
+    assert float(np.median(fills)) >= 0.35, np.median(fills)
+    assert float((fills >= 0.35).mean()) >= 0.75, (fills >= 0.35).mean()
+
+
+@pytest.mark.xfail(strict=True, reason="full-width bands and block-wide panels behind short lines: p10 fill ~0.27")
+def test_text_fills_every_panel() -> None:
+    assert min(_panel_fills()) >= 0.35
