@@ -204,7 +204,8 @@ HULL_PEAK = 0.5  # peaks: at least half the map's maximum
 HULL_MAX_AREA = 0.3  # peaks spread over more than this share of the image are no compact subject
 HULL_GROW = 0.2  # the subject extends past its peaks (a face past its eyes) by this share of the box
 PROTECT_SKIN = 0.45
-OBJECT_PEAK = 0.45  # the main object: saliency at least this share of the peak
+OBJECT_PEAKS = (0.45, 0.55, 0.65, 0.75)  # the main object: saliency at least this share of the peak (the first
+# level at which it is no larger than ``OBJECT_MAX_AREA``: a close-up's object is its most salient core)
 OBJECT_MIN_AREA = 0.04  # below, the salient parts are specks (stars, pebbles), not an object
 OBJECT_MAX_AREA = 0.35  # above, salience is spread over the frame: no single object to keep clear
 
@@ -263,17 +264,20 @@ def _skin(small: Image.Image, radius: int) -> Array:
 
 
 def _main_object(saliency: Array, radius: int) -> npt.NDArray[np.bool_]:
-    """The main object: the salient regions (``OBJECT_PEAK`` of the peak) with their enclosed insides filled
-    (a cup's crema inside its rim), when they form a subject — neither specks scattered over a texture nor
-    most of the frame; else nothing."""
+    """The main object: the salient regions (``OBJECT_PEAKS`` of the peak) with their enclosed insides filled
+    (a cup's crema inside its rim), when they form a subject — not specks scattered over a texture; in a
+    close-up filling the frame, its most salient core; else nothing."""
     peak = float(saliency.max())
-    core = saliency >= OBJECT_PEAK * peak if peak > 0 else np.zeros(saliency.shape, dtype=bool)
-    share = float(core.mean())
-    if not OBJECT_MIN_AREA <= share <= OBJECT_MAX_AREA:
-        return np.zeros(saliency.shape, dtype=bool)
-    filled = _enclosure(core.astype(np.float64)) > 0.5
-    out: npt.NDArray[np.bool_] = dilate(filled, radius)
-    return out
+    for level in OBJECT_PEAKS:
+        core = saliency >= level * peak
+        share = float(core.mean())
+        if share < OBJECT_MIN_AREA or peak <= 0:
+            break  # only specks at this level: there is no object
+        if share <= OBJECT_MAX_AREA:
+            filled = _enclosure(core.astype(np.float64)) > 0.5
+            out: npt.NDArray[np.bool_] = dilate(filled, radius)
+            return out
+    return np.zeros(saliency.shape, dtype=bool)
 
 
 def analyse(image: Image.Image) -> Analysis:
