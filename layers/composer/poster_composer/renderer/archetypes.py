@@ -9,7 +9,9 @@ search (``layout``) from the canvas's shape and the underlay setting:
 - ``column``: on wide banners, a side column spanning 40–50 % of the width, flush left;
 - ``edge``: text flush left at the bottom or top edge, over a soft gradient scrim rising from that edge
   (spanning the usable width; never a box);
-- ``card``: a framed card (a rounded panel, so only with ``underlay`` ≥ 1), flush left or centred.
+- ``card``: a framed card (a rounded panel, so only with ``underlay`` ≥ 1), flush left or centred;
+- ``split``: on 4:1 banners, the title in one column and the subtitle and text in a second beside it, the
+  two groups centred on each other (a stack would be bounded by the banner's small height).
 
 ``free`` is the relaxed search of the last resort (any grid position; small canvases crowded by their
 subject).
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Align = Literal["left", "centre", "right"]
-Name = Literal["band", "stack", "column", "edge", "card", "free"]
+Name = Literal["band", "stack", "column", "edge", "card", "split", "free"]
 Position = tuple[Align, float, float]
 Y_SLOTS = 9
 WIDE = 1.5  # a canvas this many times wider than tall is a banner (columns, splits)
@@ -45,18 +47,21 @@ COLUMN = Archetype("column", (0.5, 0.42))
 EDGE = Archetype("edge", (0.72, 0.58), full_width=True)
 BESIDE = Archetype("column", (0.5, 0.42, 0.3, 0.2))
 CARD = Archetype("card", (0.62, 0.48))
+SPLIT = Archetype("split", (1.0, 0.8))
+SPLIT_ASPECT = 3.0  # banners at least this wide get a split
 FREE = Archetype("free", (1.0, 0.68, 0.46, 0.33, 0.2))
 
 
 def archetypes_for(canvas: tuple[int, int], underlay: int, subject: bool = False) -> tuple[Archetype, ...]:
     """The archetypes offered on a canvas: bands and stacks everywhere, columns on banners, an edge scrim
-    without underlay and a card with one.  Beside a protected subject (a face) the free space may be a
-    narrow strip: then a column is offered on any canvas, down to a fifth of the width (``BESIDE``).
+    without underlay and a card with one, a split on 4:1 banners.  Beside a protected subject (a face) the
+    free space may be a narrow strip: then a column is offered on any canvas, down to a fifth of the width
+    (``BESIDE``).
 
     Example
     -------
     >>> [a.name for a in archetypes_for((1600, 400), 0)]
-    ['band', 'stack', 'edge', 'column']
+    ['band', 'stack', 'edge', 'column', 'split']
     """
     w, h = canvas
     found = [BAND, STACK, EDGE if underlay == 0 else CARD]
@@ -64,6 +69,8 @@ def archetypes_for(canvas: tuple[int, int], underlay: int, subject: bool = False
         found.append(BESIDE)
     elif w >= WIDE * h:
         found.append(COLUMN)
+    if w >= SPLIT_ASPECT * h:
+        found.append(SPLIT)
     return tuple(found)
 
 
@@ -89,6 +96,8 @@ def positions(archetype: Archetype, canvas: tuple[int, int], margin: float, fw: 
         return [("centre", centre, y) for y in _slots(margin, bottom - margin, 5)]
     if archetype.name == "column":
         return [("left", x, y) for x in (left, right) for y in _slots(margin, bottom - margin, 5)]
+    if archetype.name == "split":
+        return [("left", x, y) for x in (left, centre) for y in _slots(margin, bottom - margin, 3)]
     if archetype.name == "edge":
         return [("left", left, top), ("left", left, bottom)]
     if archetype.name == "card":

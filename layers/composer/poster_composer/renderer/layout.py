@@ -98,6 +98,7 @@ ALIGNS: tuple[Align, ...] = ("left", "centre")
 OCC_LIMIT = 0.33
 ATTEMPTS = 12
 MAX_VARIANT_IOU = 0.5
+SPLIT_GUTTER = 0.8  # the gutter between a split's two columns, in title sizes
 BUSY_SPREAD = 0.2  # saliency p90 − p10 below which an image without a subject counts as busy all over
 FALLBACK_X_SLOTS = 17
 FALLBACK_Y_SLOTS = 21
@@ -178,6 +179,39 @@ class _Block:
     width: float
     height: float
     pad: float
+    x_offsets: tuple[float, ...] = ()  # left of each element inside the block (a split's second column)
+    gutter: float | None = None  # a split's gutter between its columns
+
+
+def _arrange(
+    items: list[tuple[str, int, float, float]], title_size: int, gutter: float | None
+) -> tuple[tuple[float, ...], tuple[float, ...], float, float]:
+    """Offsets of stacked elements ``(role, size, width, height)``: one column, or with a ``gutter`` two (logo
+    and title left, the rest right, the two groups centred on each other).  Returns (tops, lefts, width, height).
+    """
+    groups = [list(range(len(items)))]
+    if gutter is not None:
+        first = [i for i, item in enumerate(items) if item[0] in ("logo", "title")]
+        groups = [first, [i for i in range(len(items)) if i not in first]]
+    tops, lefts = [0.0] * len(items), [0.0] * len(items)
+    heights, x, widths = [], 0.0, []
+    for group in groups:
+        y = 0.0
+        for k, i in enumerate(group):
+            if k:
+                prev = items[group[k - 1]]
+                y += _gap(prev[1] if prev[0] != "logo" else title_size, items[i][1])
+            tops[i], lefts[i] = y, x
+            y += items[i][3]
+        width = max(items[i][2] for i in group)
+        heights.append(y)
+        widths.append(width)
+        x += width + (gutter or 0.0)
+    height = max(heights)
+    for group, group_height in zip(groups, heights, strict=True):
+        for i in group:
+            tops[i] += (height - group_height) / 2
+    return tuple(tops), tuple(lefts), sum(widths) + (gutter or 0.0) * (len(groups) - 1), height
 
 
 @dataclass(frozen=True)
@@ -314,16 +348,25 @@ def _block(
     wrap_width: float,
     logo_aspect: float | None,
     shrink: float = 1.0,
+    split: bool = False,
 ) -> _Block | None:
+    """Wrap and stack the kept paragraphs at ``sizes``; ``split``: title and body side by side in two columns."""
     elements: list[_Stacked] = []
+    split = split and any(p.role != "title" for p in kept)
+    roles = {p.role for p in kept}
+    pad = _pad(min(sizes[r] for r in roles | {"title"}), sizes["title"], shrink)
+    gutter = max(SPLIT_GUTTER * sizes["title"], 2.5 * pad) if split else None
+    columns = {"logo": wrap_width, "title": wrap_width, "subtitle": wrap_width, "text": wrap_width}
+    if gutter is not None:
+        columns = {role: (wrap_width - gutter) / 2 for role in columns}
     if logo_aspect is not None:
         height = max(8.0, sizes["title"] * 1.15)
-        width = min(height * logo_aspect, wrap_width)
+        width = min(height * logo_aspect, columns["logo"])
         elements.append(_Stacked("logo", round(width / logo_aspect), width, width / logo_aspect, ()))
     for role in ("title", "subtitle", "text"):
         paragraphs = [p for p in kept if p.role == role]
         if paragraphs:
-            limit = min(wrap_width, MEASURE_EM[role] * sizes[role])
+            limit = min(columns[role], MEASURE_EM[role] * sizes[role])
             # Smaller type on a small canvas may take more lines (the footprint must still fit).
             max_lines = math.ceil(MAX_LINES[role] / shrink)
             chain = pairing.chain(role, sizes[role])
@@ -333,25 +376,22 @@ def _block(
             elements.append(stacked)
     if not elements:
         return None
-    offsets: list[float] = []
-    y = 0.0
-    for i, element in enumerate(elements):
-        if i:
-            prev = elements[i - 1]
-            y += _gap(prev.size if prev.role != "logo" else sizes["title"], element.size)
-        offsets.append(y)
-        y += element.height
+    items = [(e.role, e.size, e.width, e.height) for e in elements]
+    tops, lefts, width, height = _arrange(items, sizes["title"], gutter)
     smallest = min(e.size for e in elements if e.role != "logo") if len(elements) > 1 else sizes["title"]
     pad = _pad(smallest, sizes["title"], shrink)
-    return _Block(tuple(elements), tuple(offsets), max(e.width for e in elements), y, pad)
+    return _Block(tuple(elements), tops, width, height, pad, lefts if gutter is not None else (), gutter)
 
 
 def _element_boxes(block: _Block, align: Align, x: float, y: float) -> list[Box]:
     """Absolute element boxes for a block whose footprint's top-left is ``(x, y)``."""
     left, top = x + block.pad, y + block.pad
     boxes: list[Box] = []
-    for element, offset in zip(block.elements, block.offsets, strict=True):
-        if align == "left":
+    lefts = block.x_offsets or (0.0,) * len(block.elements)
+    for element, offset, shift in zip(block.elements, block.offsets, lefts, strict=True):
+        if block.x_offsets:
+            ex = left + shift
+        elif align == "left":
             ex = left
         elif align == "right":
             ex = left + block.width - element.width
@@ -491,7 +531,7 @@ def _sized_candidates(
         wrap_width = (w - 2 * margin - 2 * pad) * fraction
         if wrap_width < 2.2 * sizes["title"] and fraction < 1.0:
             continue
-        block = _block(kept, pairing, sizes, wrap_width, logo_aspect, shrink)
+        block = _block(kept, pairing, sizes, wrap_width, logo_aspect, shrink, split=archetype.name == "split")
         if block is None:
             continue
         for score, occ, align, x, y, face in _score_block(analysis, canvas, block, scale, archetype):
@@ -756,16 +796,10 @@ def realise(
         if not all(reaches_full_ink(line) for line in element[0]):
             return None
         real.append((stacked, *element))
-    width = max(r[2] for r in real)
-    offsets: list[float] = []
-    y = 0.0
-    for i, (stacked, _, _, height) in enumerate(real):
-        if i:
-            prev = real[i - 1][0]
-            y += _gap(prev.size if prev.role != "logo" else block.elements[1].size, stacked.size)
-        offsets.append(y)
-        y += height
-    fw, fh = width + 2 * block.pad, y + 2 * block.pad
+    title_size = next((e.size for e in block.elements if e.role == "title"), block.elements[-1].size)
+    items = [(stacked.role, stacked.size, ew, eh) for stacked, _, ew, eh in real]
+    offsets, lefts, width, height = _arrange(items, title_size, block.gutter)
+    fw, fh = width + 2 * block.pad, height + 2 * block.pad
     if fw > w - 2 * margin or fh > h - 2 * margin:
         return None
     ref_fw = block.width + 2 * block.pad
@@ -784,10 +818,16 @@ def realise(
     elif abs(chosen.y - margin) < 1:
         y0 = margin
     x0, y0 = round(x0), round(y0)
-    elements = [
-        _place(stacked, sets, ew, eh, chosen.align, x0 + block.pad, y0 + block.pad + off, width)
-        for (stacked, sets, ew, eh), off in zip(real, offsets, strict=True)
-    ]
+    if block.gutter is not None:  # a split: each element flush left in its own column
+        elements = [
+            _place(stacked, sets, ew, eh, "left", x0 + block.pad + left, y0 + block.pad + off, ew)
+            for (stacked, sets, ew, eh), off, left in zip(real, offsets, lefts, strict=True)
+        ]
+    else:
+        elements = [
+            _place(stacked, sets, ew, eh, chosen.align, x0 + block.pad, y0 + block.pad + off, width)
+            for (stacked, sets, ew, eh), off in zip(real, offsets, strict=True)
+        ]
     boxes = [e.box for e in elements]
     footprint: Box = (x0, y0, x0 + fw, y0 + fh)
     if chosen.archetype.full_width:

@@ -228,10 +228,14 @@ def _element_panel_box(layout: Layout, index: int, pad: float) -> IntBox:
         # A short line on a block-wide panel would leave it mostly empty: its own width, on the block's axis.
         x0, x1 = ex0, ex1
     up = down = pad
-    if index > 0:
-        up = min(pad, (y0 - layout.elements[index - 1].box[3]) / 2)
-    if index + 1 < len(layout.elements):
-        down = min(pad, (layout.elements[index + 1].box[1] - y1) / 2)
+    # Neighbours in the same column (a split has two): half the gap to each, so panels never overlap.
+    column = [e for e in layout.elements if e is not element and e.box[0] < ex1 and e.box[2] > ex0]
+    above = [y0 - e.box[3] for e in column if e.box[3] <= y0]
+    below = [e.box[1] - y1 for e in column if e.box[1] >= y1]
+    if above:
+        up = min(pad, min(above) / 2)
+    if below:
+        down = min(pad, min(below) / 2)
     fx0, fy0, fx1, fy1 = layout.footprint
     return _int((max(fx0, x0 - pad), max(fy0, y0 - up), min(fx1, x1 + pad), min(fy1, y1 + down)))
 
