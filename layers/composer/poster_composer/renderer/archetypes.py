@@ -11,7 +11,8 @@ search (``layout``) from the canvas's shape and the underlay setting:
   (spanning the usable width; never a box);
 - ``card``: a framed card (a rounded panel, so only with ``underlay`` ≥ 1), flush left or centred;
 - ``split``: on 4:1 banners, the title in one column and the subtitle and text in a second beside it, the
-  two groups centred on each other (a stack would be bounded by the banner's small height).
+  two groups centred on each other (a stack would be bounded by the banner's small height); on 1:4
+  posters, the title at the top and the rest at the bottom, the image between them.
 
 ``free`` is the relaxed search of the last resort (any grid position; small canvases crowded by their
 subject).
@@ -54,7 +55,7 @@ FREE = Archetype("free", (1.0, 0.68, 0.46, 0.33, 0.2))
 
 def archetypes_for(canvas: tuple[int, int], underlay: int, subject: bool = False) -> tuple[Archetype, ...]:
     """The archetypes offered on a canvas: bands and stacks everywhere, columns on banners, an edge scrim
-    without underlay and a card with one, a split on 4:1 banners.  Beside a protected subject (a face) the
+    without underlay and a card with one, a split on 4:1 and 1:4 canvases.  Beside a protected subject (a face) the
     free space may be a narrow strip: then a column is offered on any canvas, down to a fifth of the width
     (``BESIDE``).
 
@@ -69,7 +70,7 @@ def archetypes_for(canvas: tuple[int, int], underlay: int, subject: bool = False
         found.append(BESIDE)
     elif w >= WIDE * h:
         found.append(COLUMN)
-    if w >= SPLIT_ASPECT * h:
+    if w >= SPLIT_ASPECT * h or h >= SPLIT_ASPECT * w:
         found.append(SPLIT)
     return tuple(found)
 
@@ -96,6 +97,8 @@ def positions(archetype: Archetype, canvas: tuple[int, int], margin: float, fw: 
         return [("centre", centre, y) for y in _slots(margin, bottom - margin, 5)]
     if archetype.name == "column":
         return [("left", x, y) for x in (left, right) for y in _slots(margin, bottom - margin, 5)]
+    if archetype.name == "split" and h > w:  # the block spans the height: title at the top, the rest below
+        return [("left", left, top), ("centre", centre, top)]
     if archetype.name == "split":
         return [("left", x, y) for x in (left, centre) for y in _slots(margin, bottom - margin, 3)]
     if archetype.name == "edge":

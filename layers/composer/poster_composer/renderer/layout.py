@@ -181,14 +181,33 @@ class _Block:
     pad: float
     x_offsets: tuple[float, ...] = ()  # left of each element inside the block (a split's second column)
     gutter: float | None = None  # a split's gutter between its columns
+    tall: float | None = None  # a tall split's height (title at the top, the rest at the bottom)
+
+
+def _stretch(
+    items: list[tuple[str, int, float, float]],
+    arranged: tuple[tuple[float, ...], tuple[float, ...], float, float],
+    tall: float,
+) -> tuple[tuple[float, ...], tuple[float, ...], float, float]:
+    """A one-column arrangement stretched to ``tall``: the body moves down to the bottom."""
+    tops, lefts, width, height = arranged
+    body = [i for i, item in enumerate(items) if item[0] not in ("logo", "title")]
+    if not body or tall <= height:
+        return arranged
+    moved = tuple(top + (tall - height if i in body else 0.0) for i, top in enumerate(tops))
+    return moved, lefts, width, tall
 
 
 def _arrange(
-    items: list[tuple[str, int, float, float]], title_size: int, gutter: float | None
+    items: list[tuple[str, int, float, float]], title_size: int, gutter: float | None, tall: float | None = None
 ) -> tuple[tuple[float, ...], tuple[float, ...], float, float]:
     """Offsets of stacked elements ``(role, size, width, height)``: one column, or with a ``gutter`` two (logo
-    and title left, the rest right, the two groups centred on each other).  Returns (tops, lefts, width, height).
+    and title left, the rest right, the two groups centred on each other), or with a ``tall`` height one
+    column that spans it (logo and title at the top, the rest at the bottom).  Returns (tops, lefts, width,
+    height).
     """
+    if tall is not None:
+        return _stretch(items, _arrange(items, title_size, None), tall)
     groups = [list(range(len(items)))]
     if gutter is not None:
         first = [i for i, item in enumerate(items) if item[0] in ("logo", "title")]
@@ -349,10 +368,12 @@ def _block(
     logo_aspect: float | None,
     shrink: float = 1.0,
     split: bool = False,
+    tall: float | None = None,
 ) -> _Block | None:
-    """Wrap and stack the kept paragraphs at ``sizes``; ``split``: title and body side by side in two columns."""
+    """Wrap and stack the kept paragraphs at ``sizes``; ``split``: title and body side by side in two columns;
+    ``tall``: the stack spans that height (title at the top, the rest at the bottom)."""
     elements: list[_Stacked] = []
-    split = split and any(p.role != "title" for p in kept)
+    split = split and tall is None and any(p.role != "title" for p in kept)
     roles = {p.role for p in kept}
     pad = _pad(min(sizes[r] for r in roles | {"title"}), sizes["title"], shrink)
     gutter = max(SPLIT_GUTTER * sizes["title"], 2.5 * pad) if split else None
@@ -377,10 +398,11 @@ def _block(
     if not elements:
         return None
     items = [(e.role, e.size, e.width, e.height) for e in elements]
-    tops, lefts, width, height = _arrange(items, sizes["title"], gutter)
     smallest = min(e.size for e in elements if e.role != "logo") if len(elements) > 1 else sizes["title"]
     pad = _pad(smallest, sizes["title"], shrink)
-    return _Block(tuple(elements), tops, width, height, pad, lefts if gutter is not None else (), gutter)
+    span = tall - 2 * pad if tall is not None else None
+    tops, lefts, width, height = _arrange(items, sizes["title"], gutter, span)
+    return _Block(tuple(elements), tops, width, height, pad, lefts if gutter is not None else (), gutter, span)
 
 
 def _element_boxes(block: _Block, align: Align, x: float, y: float) -> list[Box]:
@@ -450,7 +472,10 @@ def _score_block(
     saliency = analysis.saliency_sat.means(boxes).tolist()
     spans = [(margin, w - margin) if archetype.full_width else (x, x + fw) for _, x, _ in places]
     footprints = np.array([(x0, y, x1, y + fh) for (x0, x1), (_, _, y) in zip(spans, places, strict=True)])
-    edges_all = analysis.edges_sat.means(footprints * analysis.scale).tolist()
+    if block.tall is None:
+        edges_all = analysis.edges_sat.means(footprints * analysis.scale).tolist()
+    else:  # a tall split leaves the image between its groups: only the ground under its text counts
+        edges_all = analysis.edges_sat.means(boxes).mean(axis=1).tolist()
     guard = PROTECT_GUARD * min(w, h)  # keep a little air between a backing and a face or the subject
     guarded = footprints + np.array([-guard, -guard, guard, guard])
     faces = analysis.protected_sat.means(guarded * analysis.scale).tolist()
@@ -531,7 +556,9 @@ def _sized_candidates(
         wrap_width = (w - 2 * margin - 2 * pad) * fraction
         if wrap_width < 2.2 * sizes["title"] and fraction < 1.0:
             continue
-        block = _block(kept, pairing, sizes, wrap_width, logo_aspect, shrink, split=archetype.name == "split")
+        split = archetype.name == "split"
+        tall = canvas[1] - 2 * margin if split and canvas[1] > canvas[0] else None
+        block = _block(kept, pairing, sizes, wrap_width, logo_aspect, shrink, split=split, tall=tall)
         if block is None:
             continue
         for score, occ, align, x, y, face in _score_block(analysis, canvas, block, scale, archetype):
@@ -798,7 +825,7 @@ def realise(
         real.append((stacked, *element))
     title_size = next((e.size for e in block.elements if e.role == "title"), block.elements[-1].size)
     items = [(stacked.role, stacked.size, ew, eh) for stacked, _, ew, eh in real]
-    offsets, lefts, width, height = _arrange(items, title_size, block.gutter)
+    offsets, lefts, width, height = _arrange(items, title_size, block.gutter, block.tall)
     fw, fh = width + 2 * block.pad, height + 2 * block.pad
     if fw > w - 2 * margin or fh > h - 2 * margin:
         return None

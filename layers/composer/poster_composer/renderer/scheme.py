@@ -194,8 +194,15 @@ def _with_panels(image: Image.Image, given: SchemeInput, light: bool, texts: lis
     floor = FLOORS[given.underlay] + 0.12 * max(0, given.level - 1)
     pad = layout.pad
     everything = list(range(len(layout.elements)))
+    parts = _tall_split_parts(layout)
     if given.underlay == 2:
         groups = [([i], _element_panel_box(layout, i, pad)) for i in everything]
+    elif parts:  # a tall split: one backing per group, the image between them left clear
+        boxes = [_padded_union(layout, part, image.size) for part in parts]
+        if given.underlay == 1:
+            groups = [(part, box) for part, box in zip(parts, boxes, strict=True)]
+        else:
+            groups = [(part, scrim_box(layout, image.size, box)) for part, box in zip(parts, boxes, strict=True)]
     elif given.underlay == 1:
         groups = [(everything, _int(layout.footprint))]
     else:
@@ -251,13 +258,39 @@ def _inner(layout: Layout, members: list[int], canvas: tuple[int, int]) -> IntBo
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def scrim_box(layout: Layout, canvas: tuple[int, int]) -> IntBox:
+def _tall_split_parts(layout: Layout) -> list[list[int]]:
+    """The two groups (logo and title; the rest) of a split spanning the canvas's height, else nothing."""
+    if (
+        layout.archetype != "split"
+        or layout.footprint[3] - layout.footprint[1] <= layout.footprint[2] - layout.footprint[0]
+    ):
+        return []
+    head = [i for i, e in enumerate(layout.elements) if e.role in ("logo", "title")]
+    rest = [i for i in range(len(layout.elements)) if i not in head]
+    return [head, rest] if head and rest else []
+
+
+def _padded_union(layout: Layout, members: list[int], canvas: tuple[int, int]) -> IntBox:
+    """The members' boxes' union, padded by the block's pad (inside the footprint)."""
+    boxes = [layout.elements[i].box for i in members]
+    fx0, fy0, fx1, fy1 = layout.footprint
+    pad = layout.pad
+    union = (
+        min(b[0] for b in boxes) - pad,
+        min(b[1] for b in boxes) - pad,
+        max(b[2] for b in boxes) + pad,
+        max(b[3] for b in boxes) + pad,
+    )
+    return _int((max(union[0], fx0), max(union[1], fy0), min(union[2], fx1), min(union[3], fy1)))
+
+
+def scrim_box(layout: Layout, canvas: tuple[int, int], around: IntBox | None = None) -> IntBox:
     """A scrim's box: the footprint grown away from the canvas edge it sits on (a gradient rising from the
     edge) or all round, inside the margins and the layout's ``room`` (clear of faces and the subject).  Its
     ramps (``_fades``) keep the text at full strength."""
     w, h = canvas
     margin = round(0.045 * min(w, h))
-    fx0, fy0, fx1, fy1 = layout.footprint
+    fx0, fy0, fx1, fy1 = around or layout.footprint
     grow = SCRIM_GROW * (fy1 - fy0)
     at_bottom, at_top = fy1 >= h - margin - layout.pad, fy0 <= margin + layout.pad
     up = grow * (2.0 if at_bottom else 0.0 if at_top else 1.0)
