@@ -208,3 +208,11 @@ def test_text_fills_its_panels_mostly() -> None:
 @pytest.mark.xfail(strict=True, reason="full-width bands and block-wide panels behind short lines: p10 fill ~0.27")
 def test_text_fills_every_panel() -> None:
     assert min(_panel_fills()) >= 0.35
+
+
+def test_the_gallery_uses_six_archetypes() -> None:
+    # THEN the compositions vary with the image and canvas: at least six archetypes appear, none dominates
+    archetypes = [layout["archetype"] for _, layout in _layouts()]
+    counts = {name: archetypes.count(name) for name in set(archetypes)}
+    assert {"band", "stack", "column", "edge", "card", "split"} <= set(counts), counts
+    assert max(counts.values()) <= 0.5 * len(archetypes), counts
