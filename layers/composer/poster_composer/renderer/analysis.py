@@ -89,6 +89,8 @@ class Analysis:
         Summed-area tables of the saliency, the edges and the protected (face) mask.
     protected_mask:
         The protected regions (faces, the subject hull) on the small copy.
+    faces_sat:
+        Summed-area table of the faces alone (dense skin tone), which weigh most of all.
     """
 
     scale: float
@@ -99,6 +101,7 @@ class Analysis:
     edges_sat: SummedArea
     protected_sat: SummedArea
     protected_mask: npt.NDArray[np.bool_]
+    faces_sat: SummedArea | None = None
 
     def _small_box(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         s = self.scale
@@ -331,7 +334,8 @@ def analyse(image: Image.Image) -> Analysis:
     saliency = np.maximum(
         np.maximum(base, ENCLOSURE_WEIGHT * soft[..., 0]), np.maximum(skin, HULL_WEIGHT * soft[..., 1])
     )
-    protected = dilate(skin >= PROTECT_SKIN, radius * 2) | (hull > 0) | _main_object(saliency, radius)
+    faces = dilate(skin >= PROTECT_SKIN, radius * 2)
+    protected = faces | (hull > 0) | _main_object(saliency, radius)
 
     return Analysis(
         scale,
@@ -342,4 +346,5 @@ def analyse(image: Image.Image) -> Analysis:
         SummedArea(edges),
         SummedArea(protected.astype(np.float64)),
         protected,
+        SummedArea(faces.astype(np.float64)),
     )

@@ -107,6 +107,7 @@ FALLBACK_OCC_LIMIT = 0.345  # hard bound of the fallback (the preferred bound is
 FALLBACK_OCC_SLACK = 0.02  # how far a candidate's estimated Occ may exceed it and still be set
 FACE_PENALTY = 2.0
 OVERLAP_WEIGHT = 3.0
+SKIN_WEIGHT = 30.0  # a face weighs far more than the rest of the subject
 PROTECT_GUARD = 0.04  # air kept around faces and the subject, as a share of the short side
 ROOM_GROW = 0.7  # how far a backing may reach past the block, as a share of the block's height
 BROKEN_WORD_PENALTY = 0.6
@@ -479,14 +480,15 @@ def _score_block(
     guard = PROTECT_GUARD * min(w, h)  # keep a little air between a backing and a face or the subject
     guarded = footprints + np.array([-guard, -guard, guard, guard])
     faces = analysis.protected_sat.means(guarded * analysis.scale).tolist()
-    for (align, x, y), per_element, edges, face in zip(places, saliency, edges_all, faces, strict=True):
+    skin = analysis.faces_sat.means(guarded * analysis.scale).tolist() if analysis.faces_sat else [0.0] * len(places)
+    for (align, x, y), per_element, edges, face, on_skin in zip(places, saliency, edges_all, faces, skin, strict=True):
         occ = sum(per_element) / len(per_element)
         # No better than dead centre: only as a last resort.
         worse_than_centre = 1.0 if occ >= occ_centred[align] - 0.002 else 0.0
         centre_y = (y + fh / 2) / h
         score = occ + 0.5 * max(per_element) + 0.5 * edges + base_penalty + worse_than_centre
         # Touching a face or the subject at all costs much; among such placements, the least overlap wins.
-        score += FACE_PENALTY + OVERLAP_WEIGHT * face if face > 0.0 else 0.0
+        score += FACE_PENALTY + OVERLAP_WEIGHT * face + SKIN_WEIGHT * on_skin if face > 0.0 else 0.0
         score += 0.03 * (1 - abs(2 * centre_y - 1))
         scored.append((score, occ, align, x, y, face > 0.0))
     return scored
