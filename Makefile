@@ -50,7 +50,7 @@ test-unit: $(STAMP) ## unit tests only (no sockets)
 
 .PHONY: gallery
 gallery: $(STAMP) ## render every fixture x aspect ratio x text set into out/gallery/index.html
-	$(PY) -m poster_composer.gallery out/gallery
+	PYTHONPATH=layers/composer:layers/common:. $(PY) -m poster_composer.gallery out/gallery
 
 .PHONY: bench
 bench: $(STAMP) ## renderer benchmark: p50 and ratio to Pillow decode+encode

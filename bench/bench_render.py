@@ -6,7 +6,8 @@ For each size the background is encoded once (JPEG q90 and PNG), then timed in t
 - ``render+png``: the same plus ``encode_png`` of the result;
 - ``pillow``: Pillow's decode + encode of the same image in the same format (the baseline).
 
-Prints the p50 of each and the ratio render / pillow.  No assertions.
+Prints the p50 of each and the ratio render / pillow, then the p50 of a render reframed to 1920×1080 and
+1080×1920 (``PosterRequest.size``) from the 4000×3000 JPEG.  No assertions.
 
 Usage: ``python bench/bench_render.py [--repeat N]``
 """
@@ -14,6 +15,7 @@ Usage: ``python bench/bench_render.py [--repeat N]``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import io
 import statistics
@@ -92,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{size[0]:>5}x{size[1]:<5} {fmt:>4} {render:>7.0f}ms {full:>9.0f}ms {pillow:>7.0f}ms "
                 f"{render / pillow:>6.2f}"
             )
+    data = _encode(photo.resize((4000, 3000), Image.Resampling.BICUBIC), "JPEG")
+    for size in ((1920, 1080), (1080, 1920)):
+        reframed = dataclasses.replace(REQUEST, size=size)
+        p50 = _p50(functools.partial(render_posters, data, reframed), args.repeat)
+        print(f"4000x3000 JPEG reframed to {size[0]}x{size[1]}: render {p50:.0f}ms")
     return 0
 
 

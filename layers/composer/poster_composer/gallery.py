@@ -1,29 +1,45 @@
-"""Contact sheet of the renderer: every fixture × aspect ratio × text set, with metrics.
+"""Contact sheet of the renderer: every fixture photo × aspect ratio × text set, with metrics and a legend.
 
-Usage: ``python -m poster_composer.gallery OUTDIR [--fixtures DIR] [--long-side PX] [--underlay N]``
+Usage: ``python -m poster_composer.gallery OUTDIR [--fixtures DIR] [--long-side PX]``
 
-Writes one JPEG per poster and ``OUTDIR/index.html`` showing each poster with its worst line contrast
-(measured on the finished pixels, as in the layout report) and its ``Occ`` (mean saliency under the
-elements); prints the distributions of both.
+Each background is reframed to the aspect ratio by the renderer itself (``PosterRequest.size``: a crop
+around the subject, not a centre crop).  The underlay setting cycles 0/1/2 over the cases and every third
+case carries the logo fixture, so the sheet shows all of them.  Writes one JPEG per poster, grouped by
+photo in ``OUTDIR/index.html`` with each poster's input text, archetype, drops and metrics, a legend of
+the metrics, and the PosterLayout metrics over the whole sheet beside DS-GAN's published figures; prints
+the same summary.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import itertools
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
-from poster_composer.renderer import PosterRequest, render_posters
+from poster_composer.renderer import PosterRequest, RenderedPoster, RendererError, render_posters
 from poster_composer.renderer.analysis import analyse
-from poster_composer.renderer.metrics import centred, occupancy
+from poster_composer.renderer.fonts import font_path
+from poster_composer.renderer.posterlayout import (
+    aggregate,
+    block_coverage,
+    comparison_table,
+    gradient_map,
+    poster_scores,
+    title_presence,
+)
+from poster_composer.renderer.reframe import reframe
+from poster_composer.renderer.source import load_background
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -72,14 +88,17 @@ TEXT_SETS: Mapping[str, dict[str, tuple[str, ...]]] = MappingProxyType(
 
 
 def repo_root() -> Path:
-    """The repository root (the folder holding ``poster_composer``)."""
-    return Path(__file__).resolve().parents[1]
+    """The repository root (the folder holding ``layers/composer/poster_composer``)."""
+    return Path(__file__).resolve().parents[3]
 
 
 def fixtures_dir() -> Path:
     """``events/samples/backgrounds`` in the repo if present, else ``../shared/fixtures/backgrounds``."""
     local = repo_root() / "events" / "samples" / "backgrounds"
     return local if local.is_dir() else repo_root().parent / "shared" / "fixtures" / "backgrounds"
+
+
+Array = npt.NDArray[np.float64]
 
 
 def fit_aspect(image: Image.Image, aspect: tuple[int, int], long_side: int) -> Image.Image:
@@ -100,92 +119,225 @@ def fit_aspect(image: Image.Image, aspect: tuple[int, int], long_side: int) -> I
     return cropped.resize(size, Image.Resampling.LANCZOS)
 
 
-def poster_metrics(background: Image.Image, layout: dict[str, Any]) -> dict[str, float | None]:
-    """Worst contrast (from the report) and ``Occ`` / centred ``Occ`` of a poster."""
-    analysis = analyse(background)
-    boxes = [tuple(e["box"]) for e in layout["elements"] if e["role"] != "panel"]
-    occ = occupancy(analysis, boxes) if boxes else 0.0
-    occ_c = occupancy(analysis, centred(boxes, background.size)) if boxes else 0.0
-    margins = [
-        c - r
-        for e in layout["elements"]
-        if e["role"] != "panel"
-        for c, r in ((c, ln["required"]) for ln in e.get("lines", []) for c in (ln["contrast"],))
-    ]
+def logo_file() -> Path | None:
+    """The logo fixture (``events/samples/logos/horse.png`` or ``../shared/fixtures/logos/horse.png``)."""
+    for folder in (repo_root() / "events" / "samples" / "logos", repo_root().parent / "shared" / "fixtures" / "logos"):
+        if (folder / "horse.png").is_file():
+            return folder / "horse.png"
+    return None
+
+
+def canvas_size(aspect: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """(width, height) of an aspect ratio at a long side."""
+    if aspect[0] >= aspect[1]:
+        return long_side, max(1, round(long_side * aspect[1] / aspect[0]))
+    return max(1, round(long_side * aspect[0] / aspect[1])), long_side
+
+
+@dataclass(frozen=True)
+class Case:
+    """One cell of the sheet: photo, aspect ratio, text set, underlay and whether it carries the logo."""
+
+    photo: Path
+    aspect: str
+    text_set: str
+    underlay: int
+    logo: bool
+
+    @property
+    def name(self) -> str:
+        """The poster's file name."""
+        return f"{self.photo.stem}_{self.aspect}_{self.text_set}_u{self.underlay}{'_logo' if self.logo else ''}.jpg"
+
+    def request(self, long_side: int) -> PosterRequest:
+        """The request of this case at a long side (reframed by the renderer)."""
+        texts = TEXT_SETS[self.text_set]
+        size = canvas_size(ASPECTS[self.aspect], long_side)
+        return PosterRequest(texts["title"], texts["subtitle"], texts["text"], underlay=self.underlay, size=size)
+
+
+def cases(folder: Path) -> list[Case]:
+    """The sheet: every photo × aspect × text set; underlay cycles 0/1/2, every third case has the logo."""
+    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    found: list[Case] = []
+    for i, (photo, aspect, text_set) in enumerate(itertools.product(photos, ASPECTS, TEXT_SETS)):
+        found.append(Case(photo, aspect, text_set, underlay=i % 3, logo=i % 3 == 1 and (i // 3) % 2 == 0))
+    return found
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered case: the reframed background, the poster (or the error code) and time taken."""
+
+    case: Case
+    background: Image.Image
+    poster: RenderedPoster | None
+    error: str | None
+    ms: float
+
+
+def render_case(case: Case, long_side: int, logo: bytes | None) -> Rendered:
+    """Render one case; a ``RendererError`` is kept as its code (the sheet shows it)."""
+    request = case.request(long_side)
+    assert request.size is not None
+    with Image.open(case.photo) as source:
+        background = reframe(load_background(source), request.size)
+    start = time.perf_counter()
+    try:
+        poster = render_posters(background, request, logo if case.logo else None)[0]
+    except RendererError as error:
+        return Rendered(case, background, None, error.code, (time.perf_counter() - start) * 1000)
+    return Rendered(case, background, poster, None, (time.perf_counter() - start) * 1000)
+
+
+def judge_saliency(background: Image.Image) -> Array | None:
+    """OpenCV's fine-grained static saliency (opencv-contrib, a dev dependency) on a copy 256 px long, in
+    [0, 1]; ``None`` when OpenCV is not installed.  The renderer never uses it: it is an independent judge."""
+    try:
+        import cv2  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    scale = 256 / max(background.size)
+    size = (max(1, round(background.width * scale)), max(1, round(background.height * scale)))
+    bgr = np.ascontiguousarray(np.asarray(background.convert("RGB").resize(size, Image.Resampling.BILINEAR))[..., ::-1])
+    estimator: Any = cv2.saliency.StaticSaliencyFineGrained_create()  # type: ignore[attr-defined,unused-ignore]
+    found, saliency = estimator.computeSaliency(bgr)
+    if not found:
+        return None
+    out: Array = np.clip(np.asarray(saliency, dtype=np.float64), 0.0, 1.0)
+    return out
+
+
+def poster_metrics(item: Rendered) -> dict[str, Any]:
+    """Per-poster figures: PosterLayout metrics, presence, coverage, worst contrast and the judge's Occ."""
+    if item.poster is None:
+        return {"error": item.error}
+    layout = item.poster.layout
+    saliency, gradients = analyse(item.background).saliency, gradient_map(item.background)
+    judge = judge_saliency(item.background)
+    margins = [ln["contrast"] - ln["required"] for e in layout["elements"] for ln in e.get("lines", [])]
     return {
+        **poster_scores(layout, saliency, gradients),
+        "judge_occ": poster_scores(layout, judge, gradients)["occ"] if judge is not None else None,
+        "presence": title_presence(layout),
+        "coverage": block_coverage(layout),
         "contrast": layout["metrics"]["min_contrast"],
         "contrast_margin": min(margins) if margins else None,
-        "occ": occ,
-        "occ_centred": occ_c,
     }
 
 
-def _cell(name: str, meta: dict[str, Any]) -> str:
-    contrast = meta["contrast"]
-    label = (
-        f"{html.escape(name)}<br>worst contrast {contrast if contrast is not None else '–'} · "
-        f"Occ {meta['occ']:.3f} (centred {meta['occ_centred']:.3f})<br>{html.escape(meta['pairing'])}"
-        f"{' · dropped ' + str(meta['dropped']) if meta['dropped'] else ''} · {meta['ms']:.0f} ms"
+LEGEND = (
+    ("presence", "height of the first title line ÷ the canvas's short side (issue #10: median ≥ 0.08)"),
+    ("coverage", "share of the canvas under the text block: element and panel boxes (median ≥ 15 %)"),
+    ("Occ", "PosterLayout occlusion: mean saliency (the renderer's map) under the union of all boxes; lower is better"),
+    (
+        "judge Occ",
+        "the same under OpenCV's fine-grained saliency, which the renderer never sees (≤ 0.35, median ≤ 0.15)",
+    ),
+    ("Uti", "PosterLayout utilisation: share of the non-salient area the boxes use; higher is better"),
+    ("Rea", "PosterLayout unreadability: mean Sobel gradient under text not on a panel; lower is better"),
+    ("Ali / Ove", "alignment error over the six box coordinates / mean IoU of non-panel boxes; lower is better"),
+    ("Und L/S", "how fully each panel covers an element (loose) / covers one whole (strict); higher is better"),
+    ("contrast", "worst WCAG contrast of any line, measured on the finished pixels (≥ 4.5, or 3 for large text)"),
+    ("dropped", "inputs that could not be placed, as reported in the layout's 'dropped' list (never silent)"),
+)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else html.escape(str(value))
+
+
+def _cell(item: Rendered, meta: dict[str, Any]) -> str:
+    texts = TEXT_SETS[item.case.text_set]
+    inputs = "<br>".join(
+        f"<b>{role}</b> {html.escape(' / '.join(texts[role]))}" for role in ("title", "subtitle", "text")
     )
-    return f'<figure><a href="{name}"><img src="{name}" loading="lazy"></a><figcaption>{label}</figcaption></figure>'
+    logo = " · logo" if item.case.logo else ""
+    head = f"{item.case.aspect} · {item.case.text_set} · underlay {item.case.underlay}{logo}"
+    if item.poster is None:
+        failed = f"{html.escape(head)}<br>FAILED: {html.escape(str(item.error))}"
+        return f"<figure class='fail'><div>{failed}</div><figcaption>{inputs}</figcaption></figure>"
+    layout = item.poster.layout
+    dropped = ", ".join(f"{d['role']} {d.get('index', '')} “{d.get('text', '')}”" for d in layout["dropped"])
+    figures = (
+        f"presence {_fmt(meta['presence'])} · coverage {_fmt(meta['coverage'], 2)} · Occ {_fmt(meta['occ'])} · "
+        f"judge Occ {_fmt(meta['judge_occ'])} · Uti {_fmt(meta['uti'])} · contrast {_fmt(meta['contrast'], 2)}"
+    )
+    return (
+        f"<figure><a href='{item.case.name}'><img src='{item.case.name}' loading='lazy'></a><figcaption>"
+        f"<b>{html.escape(head)}</b><br>{html.escape(layout['archetype'])} · {html.escape(layout['align'])} · "
+        f"{html.escape(layout['pairing'])} · {item.ms:.0f} ms<br>{figures}<br>{inputs}"
+        f"{'<br><span class=drop>dropped: ' + html.escape(dropped) + '</span>' if dropped else ''}"
+        "</figcaption></figure>"
+    )
 
 
-def _summary(values: list[float], label: str) -> str:
-    if not values:
-        return f"{label}: none"
-    arr = np.array(values)
-    qs = ", ".join(f"p{q}={np.percentile(arr, q):.3f}" for q in (0, 5, 50, 95, 100))
-    return f"{label}: n={len(values)} {qs}"
+def summary(metas: list[dict[str, Any]]) -> list[str]:
+    """Text lines: the metric table beside DS-GAN's, presence, coverage, the judge's Occ and failures."""
+    ok = [m for m in metas if "error" not in m]
+    presence = np.array([m["presence"] for m in ok]) if ok else np.zeros(1)
+    coverage = np.array([m["coverage"] for m in ok]) if ok else np.zeros(1)
+    judge = [m["judge_occ"] for m in ok if m["judge_occ"] is not None]
+    lines = comparison_table(aggregate(ok)).splitlines()
+    lines.append(f"presence: median {np.median(presence):.4f}, p10 {np.percentile(presence, 10):.4f}")
+    lines.append(f"coverage: median {np.median(coverage):.4f}")
+    if judge:
+        lines.append(f"judge Occ (OpenCV fine-grained): median {np.median(judge):.4f}, max {max(judge):.4f}")
+    drops = sum(bool(m.get("dropped")) for m in ok)
+    lines.append(f"posters {len(ok)}, failed {len(metas) - len(ok)}, with drops reported {drops}")
+    return lines
+
+
+STYLE = (
+    "body{font:13px sans-serif;background:#1d1d1f;color:#ddd;margin:16px}h2{border-top:1px solid #444;padding-top:8px}"
+    "figure{display:inline-block;margin:6px;vertical-align:top;width:300px}img{max-width:300px;max-height:300px}"
+    "figcaption{font-size:11px;line-height:1.35}.drop{color:#f6a}.fail{color:#f66}pre{background:#111;padding:8px}"
+    "dt{font-weight:bold;float:left;width:90px}dd{margin-left:100px}"
+)
+
+
+def page(items: list[Rendered], metas: list[dict[str, Any]]) -> str:
+    """The HTML sheet: summary, legend, then the posters grouped by photo."""
+    legend = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in LEGEND)
+    groups: dict[str, list[str]] = {}
+    for item, meta in zip(items, metas, strict=True):
+        groups.setdefault(item.case.photo.name, []).append(_cell(item, meta))
+    body = "".join(f"<h2>{html.escape(photo)}</h2>{''.join(cells)}" for photo, cells in groups.items())
+    # The captions quote Chinese input: use the renderer's own CJK font so any browser shows it.
+    cjk = font_path("NotoSansSC-Regular").as_uri()
+    face = f"@font-face{{font-family:cjk;src:url('{cjk}')}}body{{font-family:sans-serif,cjk}}"
+    return (
+        f"<!doctype html><meta charset='utf-8'><title>poster gallery</title><style>{STYLE}{face}</style>"
+        f"<h1>poster gallery</h1><pre>{html.escape(chr(10).join(summary(metas)))}</pre><dl>{legend}</dl>{body}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Render the gallery into OUTDIR and print the metric distributions."""
+    """Render the gallery into OUTDIR and print the summary."""
     parser = argparse.ArgumentParser(prog="python -m poster_composer.gallery", description=__doc__)
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--fixtures", type=Path, default=None)
     parser.add_argument("--long-side", type=int, default=1080)
-    parser.add_argument("--underlay", type=int, default=0, choices=range(3))
-    parser.add_argument("--logo", type=Path, default=None)
     args = parser.parse_args(argv)
-    folder = args.fixtures or fixtures_dir()
     args.outdir.mkdir(parents=True, exist_ok=True)
-    logo = args.logo.read_bytes() if args.logo else None
-    cells: list[str] = []
-    records: dict[str, dict[str, Any]] = {}
-    contrasts: list[float] = []
-    occs: list[float] = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")):
-        source = Image.open(path)
-        for aspect_name, aspect in ASPECTS.items():
-            background = fit_aspect(source, aspect, args.long_side)
-            for set_name, texts in TEXT_SETS.items():
-                request = PosterRequest(
-                    title=texts["title"], subtitle=texts["subtitle"], text=texts["text"], underlay=args.underlay
-                )
-                start = time.perf_counter()
-                poster = render_posters(background, request, logo)[0]
-                ms = (time.perf_counter() - start) * 1000
-                name = f"{path.stem}_{aspect_name}_{set_name}.jpg"
-                poster.image.save(args.outdir / name, quality=88)
-                meta: dict[str, Any] = poster_metrics(background, poster.layout)
-                meta.update(pairing=poster.layout["pairing"], dropped=len(poster.layout["dropped"]), ms=ms)
-                if meta["contrast"] is not None:
-                    contrasts.append(meta["contrast"])
-                occs.append(meta["occ"])
-                cells.append(_cell(name, meta))
-                records[name] = meta
-    lines = [_summary(contrasts, "worst contrast per poster"), _summary(occs, "Occ per poster")]
-    page = (
-        "<!doctype html><meta charset='utf-8'><title>poster gallery</title><style>"
-        "body{font:13px sans-serif;background:#222;color:#ddd}figure{display:inline-block;margin:6px;"
-        "vertical-align:top;width:280px}img{max-width:280px;max-height:280px}</style>"
-        f"<h1>poster gallery</h1><p>{'<br>'.join(html.escape(x) for x in lines)}</p>{''.join(cells)}"
-    )
-    (args.outdir / "index.html").write_text(page, encoding="utf-8")
-    (args.outdir / "metrics.json").write_text(json.dumps(records, indent=1), encoding="utf-8")
-    for line in lines:
+    logo_path = logo_file()
+    logo = logo_path.read_bytes() if logo_path else None
+    items: list[Rendered] = []
+    metas: list[dict[str, Any]] = []
+    for case in cases(args.fixtures or fixtures_dir()):
+        item = render_case(case, args.long_side, logo)
+        meta = poster_metrics(item)
+        if item.poster is not None:
+            item.poster.image.save(args.outdir / case.name, quality=88)
+            meta["dropped"] = item.poster.layout["dropped"]
+        items.append(item)
+        metas.append(meta)
+    (args.outdir / "index.html").write_text(page(items, metas), encoding="utf-8")
+    records = {item.case.name: meta for item, meta in zip(items, metas, strict=True)}
+    (args.outdir / "metrics.json").write_text(json.dumps(records, indent=1, default=str), encoding="utf-8")
+    for line in summary(metas):
         print(line)
-    print(f"wrote {len(cells)} posters and {args.outdir / 'index.html'}")
+    print(f"wrote {len(items)} posters and {args.outdir / 'index.html'}")
     return 0
 
 

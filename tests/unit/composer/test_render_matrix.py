@@ -16,6 +16,7 @@ from PIL import Image
 from poster_composer.gallery import ASPECTS, TEXT_SETS, fit_aspect
 from poster_composer.renderer import render_posters
 from poster_composer.renderer.analysis import analyse
+from poster_composer.renderer.errors import TitleNotSettableError
 from poster_composer.renderer.wrap import normalise
 from tests.unit.composer.conftest import (
     PHOTOS,
@@ -113,12 +114,25 @@ def check_all(background: Image.Image, image: Image.Image, layout: dict[str, Any
     check_untouched(background, image, layout)
 
 
+def _unsettable(case: tuple[str, str, str, str]) -> bool:
+    """64 px cases whose first title has no legible placement at all (``TITLE_TOO_BIG``, ``TITLE_OVER_SUBJECT``)."""
+    photo, aspect, size, text_set = case
+    key = f"{photo.split('.')[0]}-{aspect}-{text_set}"
+    return size == "small" and (key in TITLE_TOO_BIG or key in TITLE_OVER_SUBJECT)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
 def test_poster(case: tuple[str, str, str, str]) -> None:
     # GIVEN a photo cropped to an aspect ratio and size, and a text set
     photo, aspect, size, text_set = case
     # WHEN it is rendered
-    background, poster = rendered(photo, aspect, size, text_set)
+    try:
+        background, poster = rendered(photo, aspect, size, text_set)
+    except TitleNotSettableError as error:
+        # (issue #10: a poster without its title is a failure with a stable code, never a success)
+        assert _unsettable(case), f"title not settable on a case that used to take it: {error}"
+        assert error.code == "TitleNotSettable"
+        return
     # THEN every pixel/report check holds
     check_all(background, poster.image, poster.layout, text_set)
 
@@ -138,8 +152,9 @@ def test_large(case: tuple[str, str]) -> None:
 
 
 def test_small_canvas_drops_rather_than_overflows() -> None:
-    # GIVEN a 64×64 canvas and the long text set
-    _, poster = rendered("rocket.jpg", "1x1", "small", "latin-long")
+    # GIVEN a 64×114 canvas and the long text set (on 64×64 the long title itself has no legible placement:
+    # that case now fails with TitleNotSettableError, see test_poster)
+    _, poster = rendered("rocket.jpg", "9x16", "small", "latin-long")
     # THEN lower-priority text is dropped (and reported), never overflowing
     dropped_roles = [d["role"] for d in poster.layout["dropped"]]
     assert "text" in dropped_roles
@@ -180,15 +195,12 @@ TITLE_OVER_SUBJECT = {  # every placement that fits has Occ > 0.35, or not below
     "astronaut-4x1-latin-long",
     "astronaut-4x1-zh-long",
     "astronaut-4x1-mixed-long",
-    "coffee-9x16-latin-short",
     "coffee-9x16-zh-long",
     "coffee-9x16-mixed-long",
     "coffee-1x1-latin-short",
     "coffee-1x1-zh-short",
     "coffee-1x1-mixed-short",
     "coffee-1x1-mixed-long",
-    "hubble_deep_field-9x16-latin-long",
-    "hubble_deep_field-1x1-mixed-long",
 }
 
 

@@ -79,3 +79,57 @@ def test_fonts_come_from_packages() -> None:
         path = font_path(key)
         assert "site-packages" in str(path) or "dist-packages" in str(path)
         assert has_glyph(key, "A") or has_glyph(key, "你")
+
+
+PHRASE_CASES = [
+    ("第十二届城市咖啡文化节盛大开幕", 8),
+    ("夏夜电影节", 3),
+    ("现场设有手冲体验区、拉花比赛、咖啡豆市集和亲子工作坊（需预约）。", 10),
+    ("每周五晚九点", 4),
+]
+
+
+@pytest.mark.parametrize(("text", "limit"), PHRASE_CASES)
+def test_cjk_breaks_between_phrases(text: str, limit: int) -> None:
+    # GIVEN Chinese text and BudouX's own phrases of it
+    import budoux
+
+    phrases = budoux.load_default_simplified_chinese_parser().parse(text)
+    bounds = {sum(len(p) for p in phrases[:i]) for i in range(len(phrases) + 1)}
+    # WHEN wrapped (plain and balanced)
+    for balance in (False, True):
+        lines = wrap(text, limit, len, balance=balance)
+        # THEN every break falls between two phrases (no phrase here is wider than the line)
+        assert all(line.end in bounds for line in lines), [line.text for line in lines]
+
+
+@pytest.mark.parametrize("limit", [4, 6, 8, 10, 12, 16])
+def test_no_separator_at_a_line_end_or_start(limit: int) -> None:
+    for text in ("Hubble 35周年 · 深空影像展", "全场8折 · 3月1日起", "Music | Film | Talks / Free - all night"):
+        lines = [line.text for line in wrap(text, limit, len, balance=True)]
+        for line in lines:
+            assert line[0] not in "·|/-—" and line[-1] not in "·|/-—", lines
+
+
+def _stroke_weight(face: str, text: str) -> float:
+    """Mean stroke width over the em: 2 × ink area ÷ ink perimeter of ``text`` at 100 px (50 % coverage)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from poster_composer.renderer.fonts import load_font
+
+    image = Image.new("L", (1600, 200), 0)
+    ImageDraw.Draw(image).text((10, 150), text, font=load_font(face, 100), fill=255, anchor="ls")
+    ink = np.asarray(image) >= 128
+    edges = int((ink[1:] != ink[:-1]).sum() + (ink[:, 1:] != ink[:, :-1]).sum())
+    return 2 * int(ink.sum()) / edges / 100
+
+
+@pytest.mark.parametrize("pairing", PAIRINGS, ids=[p.name for p in PAIRINGS])
+def test_latin_and_cjk_faces_of_a_chain_match_in_weight(pairing: object) -> None:
+    # GIVEN each role's chain at display size: its Latin face and its CJK face
+    for role in ("title", "subtitle", "text"):
+        latin, cjk = pairing.chain(role, 48)[:2]  # type: ignore[attr-defined]
+        # THEN their stroke weights are within a fifth of each other (one weight in a mixed line)
+        ratio = _stroke_weight(cjk, "城市电影节夏夜新品") / _stroke_weight(latin, "Summer Nights HUBBLE")
+        assert 0.8 <= ratio <= 1.25, (role, latin, cjk, round(ratio, 3))

@@ -16,8 +16,9 @@ The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On 
   - *subject hull*: when the strongest peaks (eyes, nose, a face) lie in one compact region, the box
     around them, grown by a fifth and feathered — the whole face is the subject, not only its eyes;
 
-- **protected** (0/1): faces (dense skin tone, grown a little) and the subject hull, which the layout
-  keeps every element and panel off whenever it can;
+- **protected** (0/1): faces (dense skin tone, grown a little), the subject hull and the main object (the
+  salient regions with their enclosed insides, when they form an object rather than specks over a
+  texture), which the layout keeps every element and panel off whenever it can;
 - **edges** (0–1): gradient magnitude of the lightness, on an absolute scale (busy = high);
 - summed-area tables of both, so the mean over any box costs O(1).
 
@@ -86,6 +87,10 @@ class Analysis:
         Maps in [0, 1] with the small copy's shape.
     saliency_sat, edges_sat, protected_sat:
         Summed-area tables of the saliency, the edges and the protected (face) mask.
+    protected_mask:
+        The protected regions (faces, the subject hull) on the small copy.
+    faces_sat:
+        Summed-area table of the faces alone (dense skin tone), which weigh most of all.
     """
 
     scale: float
@@ -95,6 +100,8 @@ class Analysis:
     saliency_sat: SummedArea
     edges_sat: SummedArea
     protected_sat: SummedArea
+    protected_mask: npt.NDArray[np.bool_]
+    faces_sat: SummedArea | None = None
 
     def _small_box(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         s = self.scale
@@ -200,6 +207,10 @@ HULL_PEAK = 0.5  # peaks: at least half the map's maximum
 HULL_MAX_AREA = 0.3  # peaks spread over more than this share of the image are no compact subject
 HULL_GROW = 0.2  # the subject extends past its peaks (a face past its eyes) by this share of the box
 PROTECT_SKIN = 0.45
+OBJECT_PEAKS = (0.45, 0.55, 0.65, 0.75)  # the main object: saliency at least this share of the peak (the first
+# level at which it is no larger than ``OBJECT_MAX_AREA``: a close-up's object is its most salient core)
+OBJECT_MIN_AREA = 0.04  # below, the salient parts are specks (stars, pebbles), not an object
+OBJECT_MAX_AREA = 0.35  # above, salience is spread over the frame: no single object to keep clear
 
 
 def _hull(values: Array) -> Array:
@@ -255,6 +266,23 @@ def _skin(small: Image.Image, radius: int) -> Array:
     return density
 
 
+def _main_object(saliency: Array, radius: int) -> npt.NDArray[np.bool_]:
+    """The main object: the salient regions (``OBJECT_PEAKS`` of the peak) with their enclosed insides filled
+    (a cup's crema inside its rim), when they form a subject — not specks scattered over a texture; in a
+    close-up filling the frame, its most salient core; else nothing."""
+    peak = float(saliency.max())
+    for level in OBJECT_PEAKS:
+        core = saliency >= level * peak
+        share = float(core.mean())
+        if share < OBJECT_MIN_AREA or peak <= 0:
+            break  # only specks at this level: there is no object
+        if share <= OBJECT_MAX_AREA:
+            filled = _enclosure(core.astype(np.float64)) > 0.5
+            out: npt.NDArray[np.bool_] = dilate(filled, radius)
+            return out
+    return np.zeros(saliency.shape, dtype=bool)
+
+
 def analyse(image: Image.Image) -> Analysis:
     """Compute saliency and edge maps of an RGB background.
 
@@ -306,8 +334,17 @@ def analyse(image: Image.Image) -> Analysis:
     saliency = np.maximum(
         np.maximum(base, ENCLOSURE_WEIGHT * soft[..., 0]), np.maximum(skin, HULL_WEIGHT * soft[..., 1])
     )
-    protected = dilate(skin >= PROTECT_SKIN, radius * 2) | (hull > 0)
+    faces = dilate(skin >= PROTECT_SKIN, radius * 2)
+    protected = faces | (hull > 0) | _main_object(saliency, radius)
 
     return Analysis(
-        scale, small, saliency, edges, SummedArea(saliency), SummedArea(edges), SummedArea(protected.astype(np.float64))
+        scale,
+        small,
+        saliency,
+        edges,
+        SummedArea(saliency),
+        SummedArea(edges),
+        SummedArea(protected.astype(np.float64)),
+        protected,
+        SummedArea(faces.astype(np.float64)),
     )

@@ -15,7 +15,8 @@ Layout report (``RenderedPoster.layout``, JSON-serialisable)::
 
     {
       "canvas": [w, h],
-      "variant": i, "pairing": "playfair+source-sans", "align": "left" | "centre" | "right",
+      "variant": i, "pairing": "playfair+source-sans", "align": "left" | "centre",
+      "archetype": "band" | "stack" | "column" | "edge" | "card" | "free",
       "seed": "<16 hex>", "escalation": 0,
       "footprint": [x0, y0, x1, y1],          # the block's reserved area, panel padding included
       "elements": [                           # in drawing order: panels, logo, title, subtitle, text
@@ -33,7 +34,8 @@ Layout report (``RenderedPoster.layout``, JSON-serialisable)::
     }
 
 Boxes are ``[x0, y0, x1, y1]`` in canvas pixels (x1/y1 exclusive); text boxes are the exact ink boxes.
-Line ``text`` is the slice ``span`` of the normalised input string (``wrap.normalise``); ``text + joiner``
+Line ``text`` is the slice ``span`` of the normalised input string (``wrap.normalise``; a separator absorbed by
+a line break is in ``joiner``, e.g. ``" · "``); ``text + joiner``
 over a paragraph's lines gives the normalised string back.  ``runs[].x`` is relative to ``origin``;
 drawing each run with ``anchor="ls"`` at ``origin + (x, 0)`` reproduces the glyphs.  ``contrast`` is
 measured on the finished pixels (``metrics.line_contrast``) and ``required`` is its WCAG AA threshold.
@@ -45,7 +47,7 @@ import hashlib
 import io
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,11 +56,12 @@ from PIL import Image  # noqa: TC002 - runtime import keeps the dataclasses' hin
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.colour import RGB, accent, luminance_array, palette
 from poster_composer.renderer.draw import LineMask, line_mask, paint_line, paint_logo, paint_panel
-from poster_composer.renderer.errors import InvalidRequestError
+from poster_composer.renderer.errors import InvalidRequestError, TitleNotSettableError
 from poster_composer.renderer.fonts import PAIRINGS, ROLES, is_bold
-from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, plan
+from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, Taken, plan
 from poster_composer.renderer.metrics import line_contrast, required_contrast
-from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme
+from poster_composer.renderer.reframe import reframe
+from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme, scrim_box
 from poster_composer.renderer.source import is_monochrome, load_background, load_logo
 from poster_composer.renderer.wrap import normalise
 
@@ -67,6 +70,8 @@ if TYPE_CHECKING:
     from poster_composer.renderer.layout import PlacedElement, PlacedLine
 
 MAX_ESCALATION = 4
+MIN_SIDE = 16
+MAX_SIDE = 12000
 PNG_COMPRESS_LEVEL = 1
 Box = tuple[float, float, float, float]
 IntBox = tuple[int, int, int, int]
@@ -86,6 +91,10 @@ class PosterRequest:
         Number of distinct variants, 1–4.
     temperature:
         0–1: how far variants after the first may stray from the best layout.
+    size:
+        ``(width, height)`` of the posters, or ``None`` for the background's own size.  The background is
+        cropped to that aspect around its subject (faces and the main object kept whole) and scaled to
+        exactly that size (``reframe``).
     """
 
     title: tuple[str, ...]
@@ -94,11 +103,16 @@ class PosterRequest:
     underlay: int = 0
     n: int = 1
     temperature: float = 0.7
+    size: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
 class RenderedPoster:
-    """One variant: the RGB poster (same size as the upright background) and its layout report."""
+    """One variant: the RGB poster (``request.size``, else the upright background's size) and its layout report.
+
+    ``layout["dropped"]`` lists what could not be placed (``{"role", "index", "text"}`` or ``{"role": "logo"}``);
+    nothing is ever left out silently.
+    """
 
     image: Image.Image
     layout: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +125,12 @@ def _validate(request: PosterRequest) -> None:
         raise InvalidRequestError("n must be between 1 and 4")
     if not 0.0 <= request.temperature <= 1.0:
         raise InvalidRequestError("temperature must be between 0 and 1")
+    if request.size is not None and (
+        len(request.size) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in request.size)
+        or not all(MIN_SIDE <= v <= MAX_SIDE for v in request.size)
+    ):
+        raise InvalidRequestError(f"size must be (width, height) with each side between {MIN_SIDE} and {MAX_SIDE}")
     for role in ROLES:
         values = getattr(request, role)
         if isinstance(values, str) or not all(isinstance(v, str) for v in values):
@@ -234,18 +254,28 @@ class _Context:
 
 
 def _render_variant(
-    image: Image.Image, ctx: _Context, variant: int, rng: random.Random, avoid: list[Box]
+    image: Image.Image, ctx: _Context, variant: int, rng: random.Random, avoid: list[Taken]
 ) -> dict[str, Any]:
     pairing = PAIRINGS[(ctx.seed + variant) % len(PAIRINGS)]
     aspect = ctx.logo.width / ctx.logo.height if ctx.logo is not None else None
-    layout_request = LayoutRequest(image.size, ctx.paragraphs, pairing, aspect)
+    layout_request = LayoutRequest(image.size, ctx.paragraphs, pairing, aspect, ctx.request.underlay)
     temperature = ctx.request.temperature if variant else 0.0
     layout = plan(ctx.analysis, layout_request, rng, temperature, avoid)
     if layout is None:
+        if any(p.role == "title" for p in ctx.paragraphs):
+            raise TitleNotSettableError(
+                f"the first title cannot be set legibly on a {image.width}x{image.height} canvas: it does not fit "
+                "inside the margins at its legibility floor, or only over the image's subject"
+            )
         return _empty_report(image, ctx, variant, pairing.name)
-    avoid.append(layout.footprint)
+    layout = _align_logo(layout, image.size)
+    titles = [e.box for e in layout.elements if e.role == "title"]
+    avoid.append(Taken(titles[0] if titles else layout.footprint, layout.archetype, layout.align))
     faces = {i: pairing.chain(e.role, e.size)[0] for i, e in enumerate(layout.elements) if e.role != "logo"}
-    fx0, fy0, fx1, fy1 = _int_box(layout.footprint)
+    # Everything a level may paint (the footprint, a scrim grown past it), restored before the next level.
+    sx0, sy0, sx1, sy1 = scrim_box(layout, image.size)
+    px0, py0, px1, py1 = _int_box(layout.footprint)
+    fx0, fy0, fx1, fy1 = min(sx0, px0), min(sy0, py0), max(sx1, px1), max(sy1, py1)
     original = image.crop((fx0, fy0, fx1, fy1))
     level = 0
     while True:
@@ -266,6 +296,29 @@ def _render_variant(
         image.paste(original, (fx0, fy0))
         level += 1
     return _report(image, ctx, variant, pairing.name, layout, scheme, drawn, level, faces)
+
+
+def _align_logo(layout: Layout, canvas: tuple[int, int]) -> Layout:
+    """Shift the logo sideways so that it shares the block's axis with the title's *rendered* ink.
+
+    Rasterised ink can start a pixel or two off the outline's box (overshoot, anti-aliasing).
+    """
+    roles = [e.role for e in layout.elements]
+    if "logo" not in roles or "title" not in roles:
+        return layout
+    logo = layout.elements[roles.index("logo")]
+    inks = [line_mask(line, canvas).ink for line in layout.elements[roles.index("title")].lines]
+    boxes = [ink for ink in inks if ink is not None]
+    if not boxes:
+        return layout
+    x0, x1 = min(b[0] for b in boxes), max(b[2] for b in boxes)
+    lx0, ly0, lx1, ly1 = logo.box
+    target = {"left": x0, "right": x1 - (lx1 - lx0), "centre": round((x0 + x1 - (lx1 - lx0)) / 2)}[layout.align]
+    fx0, _, fx1, _ = layout.footprint
+    target = min(max(target, fx0), fx1 - (lx1 - lx0))
+    moved = replace(logo, box=(target, ly0, target + (lx1 - lx0), ly1))
+    elements = tuple(moved if e is logo else e for e in layout.elements)
+    return replace(layout, elements=elements)
 
 
 def _line_report(line: PlacedLine, mask: LineMask, colour: RGB, measured: float) -> dict[str, Any]:
@@ -341,6 +394,7 @@ def _report(
         "variant": variant,
         "pairing": pairing,
         "align": layout.align,
+        "archetype": layout.archetype,
         "seed": f"{ctx.seed:016x}",
         "escalation": level,
         "footprint": list(_int_box(layout.footprint)),
@@ -399,7 +453,8 @@ def render_posters(
     Returns
     -------
     list[RenderedPoster]
-        ``request.n`` posters (variant 0 is the best layout), each with its layout report.
+        ``request.n`` posters (variant 0 is the best layout), each with its layout report; the posters
+        have ``request.size`` when given, else the upright background's size.
 
     Raises
     ------
@@ -407,6 +462,9 @@ def render_posters(
         If the background or logo cannot be decoded.
     InvalidRequestError
         If a request field is out of range.
+    TitleNotSettableError
+        If the first title cannot be set legibly (``code == "TitleNotSettable"``): a poster is never
+        returned without its title.
 
     Example
     -------
@@ -418,6 +476,9 @@ def render_posters(
     base = load_background(background)
     logo_image = load_logo(logo) if logo is not None else None
     analysis = analyse(base)
+    if request.size is not None and request.size != base.size:
+        base = reframe(base, request.size, analysis)
+        analysis = analyse(base)
     colours = palette(analysis.small)
     seed = _seed(analysis.small, request, logo_image)
     ctx = _Context(
@@ -432,7 +493,7 @@ def render_posters(
         seed,
     )
     rng = random.Random(seed)
-    avoid: list[Box] = []
+    avoid: list[Taken] = []
     posters: list[RenderedPoster] = []
     for variant in range(request.n):
         image = base if variant == request.n - 1 else base.copy()

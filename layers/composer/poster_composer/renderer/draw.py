@@ -23,16 +23,22 @@ if TYPE_CHECKING:
 IntBox = tuple[int, int, int, int]
 
 
+def _ramp(length: int, start: float, end: float) -> npt.NDArray[np.float64]:
+    """0→1 smoothstep over ``start`` px from one end and 1→0 over ``end`` px to the other (1 if no ramp)."""
+    pos = np.arange(length, dtype=np.float64) + 0.5
+    up = np.clip(pos / start, 0.0, 1.0) if start > 0 else np.ones(length)
+    down = np.clip((length - pos) / end, 0.0, 1.0) if end > 0 else np.ones(length)
+    ramp = np.minimum(up, down)
+    out: npt.NDArray[np.float64] = ramp * ramp * (3 - 2 * ramp)
+    return out
+
+
 def _panel_mask(spec: PanelSpec) -> Image.Image:
     w, h = spec.box[2] - spec.box[0], spec.box[3] - spec.box[1]
     full = round(spec.alpha * 255)
-    if spec.feather > 0:
-        xs = np.arange(w, dtype=np.float64) + 0.5
-        ys = np.arange(h, dtype=np.float64) + 0.5
-        rx = np.clip(np.minimum(xs, w - xs) / spec.feather, 0.0, 1.0)
-        ry = np.clip(np.minimum(ys, h - ys) / spec.feather, 0.0, 1.0)
-        ramp = np.minimum.outer(ry, rx)
-        ramp = ramp * ramp * (3 - 2 * ramp)
+    if any(f > 0 for f in spec.fades):
+        left, top, right, bottom = spec.fades
+        ramp = np.outer(_ramp(h, top, bottom), _ramp(w, left, right))
         return Image.fromarray(np.round(ramp * full).astype(np.uint8), "L")
     mask = Image.new("L", (w, h), 0)
     ImageDraw.Draw(mask).rounded_rectangle((0, 0, w - 1, h - 1), radius=round(spec.radius), fill=full)

@@ -82,6 +82,7 @@ FACES: Mapping[str, FontFace] = MappingProxyType(
             _face("BebasNeue-Regular", *_BB, None, 400),
             _face("NotoSansSC-Black", *_SC, "Black", 900),
             _face("NotoSansSC-Bold", *_SC, "Bold", 700),
+            _face("NotoSansSC-SemiBold", *_SC, "SemiBold", 600),
             _face("NotoSansSC-Medium", *_SC, "Medium", 500),
             _face("NotoSansSC-Regular", *_SC, "Regular", 400),
             _face("NotoSerifSC-Regular", *_SR, None, 400),
@@ -117,40 +118,51 @@ class Pairing:
 
 _LATIN_FALLBACK = "NotoSans-Regular"
 SMALL_SIZE = 24
-SMALL_SUBSTITUTES: Mapping[str, str] = MappingProxyType({"NotoSerifSC-Regular": "NotoSansSC-Medium"})
+SMALL_SUBSTITUTES: Mapping[str, str] = MappingProxyType(
+    {
+        "NotoSerifSC-Regular": "NotoSansSC-Medium",
+        "NotoSansSC-Regular": "NotoSansSC-Medium",
+        "NotoSansSC-SemiBold": "NotoSansSC-Medium",
+    }
+)
 HEAVY_SIZE = 15
 HEAVY_SUBSTITUTES: Mapping[str, str] = MappingProxyType({"NotoSansSC-Black": "NotoSansSC-Bold"})
 
+# The CJK face of each chain matches the Latin face's stroke weight (mean stroke width over the em, measured
+# at 100 px: see FONTS.md), so a mixed line reads as one weight: Playfair Bold 0.077 ~ Noto Sans SC Medium
+# 0.078, Montserrat ExtraBold 0.146 ~ Black 0.119 (the heaviest), Oswald SemiBold 0.121 ~ Black, Bebas Neue
+# 0.095 ~ Bold 0.098, Lora SemiBold 0.080 ~ Medium; Source Sans SemiBold 0.087 ~ SemiBold 0.088, Inter
+# SemiBold 0.096 ~ SemiBold; the body faces (0.057-0.070) ~ Regular 0.062.
 PAIRINGS: tuple[Pairing, ...] = (
     Pairing(
         "playfair+source-sans",
-        ("PlayfairDisplay-Bold", "NotoSerifSC-Regular", _LATIN_FALLBACK),
-        ("SourceSans3-SemiBold", "NotoSansSC-Medium", _LATIN_FALLBACK),
-        ("SourceSans3-Regular", "NotoSansSC-Medium", _LATIN_FALLBACK),
+        ("PlayfairDisplay-Bold", "NotoSansSC-Medium", _LATIN_FALLBACK),
+        ("SourceSans3-SemiBold", "NotoSansSC-SemiBold", _LATIN_FALLBACK),
+        ("SourceSans3-Regular", "NotoSansSC-Regular", _LATIN_FALLBACK),
     ),
     Pairing(
         "montserrat+inter",
         ("Montserrat-ExtraBold", "NotoSansSC-Black", _LATIN_FALLBACK),
         ("Montserrat-Medium", "NotoSansSC-Medium", _LATIN_FALLBACK),
-        ("Inter-Regular", "NotoSansSC-Medium", _LATIN_FALLBACK),
+        ("Inter-Regular", "NotoSansSC-Regular", _LATIN_FALLBACK),
     ),
     Pairing(
         "oswald+lora",
-        ("Oswald-SemiBold", "NotoSansSC-Bold", _LATIN_FALLBACK),
-        ("Lora-SemiBold", "NotoSerifSC-Regular", _LATIN_FALLBACK),
-        ("Lora-Regular", "NotoSansSC-Medium", _LATIN_FALLBACK),
+        ("Oswald-SemiBold", "NotoSansSC-Black", _LATIN_FALLBACK),
+        ("Lora-SemiBold", "NotoSansSC-Medium", _LATIN_FALLBACK),
+        ("Lora-Regular", "NotoSansSC-Regular", _LATIN_FALLBACK),
     ),
     Pairing(
         "bebas+inter",
-        ("BebasNeue-Regular", "NotoSansSC-Black", _LATIN_FALLBACK),
-        ("Inter-SemiBold", "NotoSansSC-Medium", _LATIN_FALLBACK),
-        ("Inter-Regular", "NotoSansSC-Medium", _LATIN_FALLBACK),
+        ("BebasNeue-Regular", "NotoSansSC-Bold", _LATIN_FALLBACK),
+        ("Inter-SemiBold", "NotoSansSC-SemiBold", _LATIN_FALLBACK),
+        ("Inter-Regular", "NotoSansSC-Regular", _LATIN_FALLBACK),
     ),
     Pairing(
         "lora+inter",
-        ("Lora-SemiBold", "NotoSerifSC-Regular", _LATIN_FALLBACK),
-        ("Inter-SemiBold", "NotoSansSC-Medium", _LATIN_FALLBACK),
-        ("Inter-Regular", "NotoSansSC-Medium", _LATIN_FALLBACK),
+        ("Lora-SemiBold", "NotoSansSC-Medium", _LATIN_FALLBACK),
+        ("Inter-SemiBold", "NotoSansSC-SemiBold", _LATIN_FALLBACK),
+        ("Inter-Regular", "NotoSansSC-Regular", _LATIN_FALLBACK),
     ),
 )
 

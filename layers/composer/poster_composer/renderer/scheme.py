@@ -6,9 +6,14 @@ accent, body text a muted tint) just strong enough to reach its target contrast 
 background pixel around it.  Where the background alone cannot reach the target — or where ``underlay``
 asks for it — a panel goes behind the text:
 
-- ``underlay=0``: a feathered *scrim* behind the whole block, only when needed;
+- ``underlay=0``: a soft *scrim* behind the whole block, only when needed: a gradient rising from the
+  canvas edge the block sits on (or fading all round), full strength under the text;
 - ``underlay=1``: one rounded panel behind the whole block;
-- ``underlay=2``: one rounded panel per element.
+- ``underlay=2``: one rounded panel per element, as wide as the block (or, for a much shorter line, as its
+  own line, on the block's axis), never overlapping.
+
+Colour follows the hierarchy: the title takes the accent, and a subtitle is never set paler (lower
+contrast) than the text below it.
 
 Panel opacity is the lightest that lifts the worst covered pixel to the target (bisection).  ``level``
 escalates when the measured result still falls short: stronger targets, then higher opacity floors.
@@ -47,6 +52,8 @@ SATURATION = {"title": 0.6, "subtitle": 0.32, "text": 0.14}
 FLOORS = {0: 0.0, 1: 0.62, 2: 0.74}
 _SAMPLE = 40_000
 AA_DESIGN = 4.5
+SHARED_WIDTH = 0.6  # an element at least this share of the block's width gets a block-wide panel
+SCRIM_GROW = 0.35  # how far a scrim reaches past the block, as a share of the block's height
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ class PanelSpec:
     box: IntBox
     colour: RGB
     alpha: float
-    feather: float
+    fades: tuple[float, float, float, float]  # soft ramp lengths at the left, top, right and bottom edges
     radius: float
     backs: tuple[int, ...]
 
@@ -100,6 +107,12 @@ def _target(element: PlacedElement, face: str, level: int) -> tuple[float, float
     required = required_contrast(element.size, is_bold(face))
     design = max(AA_DESIGN, required) * DESIGN_MARGIN * (1.0 + 0.2 * level)
     return min(design, 15.0), required
+
+
+def _body_target(layout: Layout, given: SchemeInput) -> float:
+    """The highest design contrast of the body text: a subtitle is never set paler than the text below it."""
+    targets = [_target(e, given.faces[i], given.level)[0] for i, e in enumerate(layout.elements) if e.role == "text"]
+    return max(targets, default=0.0)
 
 
 def _ring_area(element: PlacedElement, canvas: tuple[int, int]) -> IntBox:
@@ -145,11 +158,13 @@ def plan_scheme(image: Image.Image, given: SchemeInput) -> Scheme:
         return Scheme(True, {}, _logo_chips(image, layout, given))
     lum = np.concatenate([lums[i] for i in texts])
     light = contrast(1.0, float(np.percentile(lum, 95))) >= 0.85 * contrast(0.0, float(np.percentile(lum, 5)))
-    need_panel = given.underlay > 0 or given.level >= 2
+    need_panel = given.underlay > 0 or given.level >= 2 or layout.backed
     colours: dict[int, RGB] = {}
+    body = _body_target(layout, given)
     for i in texts:
         element = layout.elements[i]
         design, required = _target(element, given.faces[i], given.level)
+        design = max(design, body) if element.role == "subtitle" else design
         el_lum = lums[i]
         worst = float(el_lum.max() if light else el_lum.min())
         worst = float(np.percentile(el_lum, 99.5 if light else 0.5)) if given.level == 0 else worst
@@ -168,25 +183,39 @@ def _with_panels(image: Image.Image, given: SchemeInput, light: bool, texts: lis
     panel = panel_colour(given.dominant, light)
     panel_l = luminance(panel)
     colours: dict[int, RGB] = {}
+    body = _body_target(layout, given)
     for i in texts:
         element = layout.elements[i]
         design, _ = _target(element, given.faces[i], given.level)
+        design = max(design, body) if element.role == "subtitle" else design
         hue = given.accent if element.role == "title" else given.dominant
         goal = 21.0 if given.level >= 3 else min(design * 1.5, 16.0)
         colours[i] = pick_text_colour(hue, SATURATION[element.role], panel_l, light, goal).colour
     floor = FLOORS[given.underlay] + 0.12 * max(0, given.level - 1)
     pad = layout.pad
+    everything = list(range(len(layout.elements)))
+    parts = _tall_split_parts(layout)
     if given.underlay == 2:
-        groups = [([i], _element_panel_box(layout, i, pad)) for i in range(len(layout.elements))]
+        groups = [([i], _element_panel_box(layout, i, pad)) for i in everything]
+    elif parts:  # a tall split: one backing per group, the image between them left clear
+        boxes = [_padded_union(layout, part, image.size) for part in parts]
+        if given.underlay == 1:
+            groups = [(part, box) for part, box in zip(parts, boxes, strict=True)]
+        else:
+            groups = [(part, scrim_box(layout, image.size, box)) for part, box in zip(parts, boxes, strict=True)]
+    elif given.underlay == 1:
+        groups = [(everything, _int(layout.footprint))]
     else:
-        groups = [(list(range(len(layout.elements))), _int(layout.footprint))]
+        groups = [(everything, scrim_box(layout, image.size))]
     panels: list[PanelSpec] = []
     for members, box in groups:
         alpha = _alpha_for(image, layout, given, members, panel, colours, box, floor)
-        kind: PanelKind = "scrim" if given.underlay == 0 else "panel"
-        feather = _feather(layout, members, box) if kind == "scrim" else 0.0
-        radius = 0.0 if kind == "scrim" else min(pad * 0.45, (box[3] - box[1]) / 4)
-        panels.append(PanelSpec(kind, box, panel, round(alpha, 4), feather, radius, tuple(members)))
+        if given.underlay == 0:
+            fades = _fades(layout, members, box, image.size)
+            panels.append(PanelSpec("scrim", box, panel, round(alpha, 4), fades, 0.0, tuple(members)))
+        else:
+            radius = min(pad * 0.45, (box[3] - box[1]) / 4)
+            panels.append(PanelSpec("panel", box, panel, round(alpha, 4), (0.0,) * 4, radius, tuple(members)))
     return Scheme(light, colours, tuple(panels))
 
 
@@ -195,22 +224,94 @@ def _int(box: Box) -> IntBox:
 
 
 def _element_panel_box(layout: Layout, index: int, pad: float) -> IntBox:
-    """Panel box of one element: padded sideways by ``pad``, vertically by at most half the gaps."""
+    """Panel box of one element: as wide as the block (the stack's panels aligned on both sides) plus
+    ``pad``, or its own width when it is much narrower (``SHARED_WIDTH``: the text fills its panel), vertically
+    padded by at most half the gaps (panels never overlap)."""
     element = layout.elements[index]
-    x0, y0, x1, y1 = element.box
+    ex0, y0, ex1, y1 = element.box
+    x0 = min(e.box[0] for e in layout.elements)
+    x1 = max(e.box[2] for e in layout.elements)
+    if ex1 - ex0 < SHARED_WIDTH * (x1 - x0):
+        # A short line on a block-wide panel would leave it mostly empty: its own width, on the block's axis.
+        x0, x1 = ex0, ex1
     up = down = pad
-    if index > 0:
-        up = min(pad, (y0 - layout.elements[index - 1].box[3]) / 2)
-    if index + 1 < len(layout.elements):
-        down = min(pad, (layout.elements[index + 1].box[1] - y1) / 2)
+    # Neighbours in the same column (a split has two): half the gap to each, so panels never overlap.
+    column = [e for e in layout.elements if e is not element and e.box[0] < ex1 and e.box[2] > ex0]
+    above = [y0 - e.box[3] for e in column if e.box[3] <= y0]
+    below = [e.box[1] - y1 for e in column if e.box[1] >= y1]
+    if above:
+        up = min(pad, min(above) / 2)
+    if below:
+        down = min(pad, min(below) / 2)
     fx0, fy0, fx1, fy1 = layout.footprint
     return _int((max(fx0, x0 - pad), max(fy0, y0 - up), min(fx1, x1 + pad), min(fy1, y1 + down)))
 
 
-def _feather(layout: Layout, members: list[int], box: IntBox) -> float:
-    """Feather width of a scrim: the space between the ring around the text and the scrim's edge."""
-    ring = max(2 + ring_width(layout.elements[i].size) for i in members if layout.elements[i].role != "logo")
-    return max(0.0, layout.pad - ring - 1)
+def _inner(layout: Layout, members: list[int], canvas: tuple[int, int]) -> IntBox:
+    """The area a scrim must hold at full strength: the members' boxes with their contrast rings."""
+    boxes = [
+        expand(layout.elements[i].box, 2 + ring_width(layout.elements[i].size), canvas)
+        if layout.elements[i].role != "logo"
+        else _int(layout.elements[i].box)
+        for i in members
+    ]
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _tall_split_parts(layout: Layout) -> list[list[int]]:
+    """The two groups (logo and title; the rest) of a split spanning the canvas's height, else nothing."""
+    if (
+        layout.archetype != "split"
+        or layout.footprint[3] - layout.footprint[1] <= layout.footprint[2] - layout.footprint[0]
+    ):
+        return []
+    head = [i for i, e in enumerate(layout.elements) if e.role in ("logo", "title")]
+    rest = [i for i in range(len(layout.elements)) if i not in head]
+    return [head, rest] if head and rest else []
+
+
+def _padded_union(layout: Layout, members: list[int], canvas: tuple[int, int]) -> IntBox:
+    """The members' boxes' union, padded by the block's pad (inside the footprint)."""
+    boxes = [layout.elements[i].box for i in members]
+    fx0, fy0, fx1, fy1 = layout.footprint
+    pad = layout.pad
+    union = (
+        min(b[0] for b in boxes) - pad,
+        min(b[1] for b in boxes) - pad,
+        max(b[2] for b in boxes) + pad,
+        max(b[3] for b in boxes) + pad,
+    )
+    return _int((max(union[0], fx0), max(union[1], fy0), min(union[2], fx1), min(union[3], fy1)))
+
+
+def scrim_box(layout: Layout, canvas: tuple[int, int], around: IntBox | None = None) -> IntBox:
+    """A scrim's box: the footprint grown away from the canvas edge it sits on (a gradient rising from the
+    edge) or all round, inside the margins and the layout's ``room`` (clear of faces and the subject).  Its
+    ramps (``_fades``) keep the text at full strength."""
+    w, h = canvas
+    margin = round(0.045 * min(w, h))
+    fx0, fy0, fx1, fy1 = around or layout.footprint
+    grow = SCRIM_GROW * (fy1 - fy0)
+    at_bottom, at_top = fy1 >= h - margin - layout.pad, fy0 <= margin + layout.pad
+    up = grow * (2.0 if at_bottom else 0.0 if at_top else 1.0)
+    down = grow * (2.0 if at_top else 0.0 if at_bottom else 1.0)
+    side = min(grow, fx1 - fx0)
+    rx0, ry0, rx1, ry1 = layout.room or layout.footprint
+    box = (max(fx0 - side, rx0), max(fy0 - up, ry0), min(fx1 + side, rx1), min(fy1 + down, ry1))
+    return _int((max(box[0], margin), max(box[1], margin), min(box[2], w - margin), min(box[3], h - margin)))
+
+
+def _fades(
+    layout: Layout, members: list[int], box: IntBox, canvas: tuple[int, int]
+) -> tuple[float, float, float, float]:
+    """Ramp lengths of a scrim: from each edge of its box to the text's full-strength area."""
+    ix0, iy0, ix1, iy1 = _inner(layout, members, canvas)
+    return (
+        float(max(0, ix0 - box[0] - 1)),
+        float(max(0, iy0 - box[1] - 1)),
+        float(max(0, box[2] - ix1 - 1)),
+        float(max(0, box[3] - iy1 - 1)),
+    )
 
 
 def _alpha_for(
@@ -251,5 +352,5 @@ def _logo_chips(image: Image.Image, layout: Layout, given: SchemeInput) -> tuple
         pad = max(2.0, min(layout.pad * 0.6, (box[3] - box[1]) * 0.2))
         chip_box = _int((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad))
         colour: RGB = (250, 250, 248) if given.logo_luminance < 0.3 else (18, 18, 20)
-        chips.append(PanelSpec("chip", chip_box, colour, 0.9, 0.0, pad, (i,)))
+        chips.append(PanelSpec("chip", chip_box, colour, 0.9, (0.0,) * 4, pad, (i,)))
     return tuple(chips)

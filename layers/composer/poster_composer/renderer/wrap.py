@@ -2,18 +2,23 @@
 
 - Latin (and any space-separated script) breaks between words; a word longer than the line is broken
   between characters.
-- CJK breaks between characters; closing punctuation (，。！？、；：）》」』” …) never starts a line and
-  opening punctuation (（《「『“ …) never ends one: they are glued to their neighbour.
+- CJK breaks between BudouX phrases (``phrases``: 电影节, 城市, 工作坊 stay whole), between characters only
+  inside a phrase wider than the line; closing punctuation (，。！？、；：）》」』” …) never starts a line
+  and opening punctuation (（《「『“ …) never ends one: they are glued to their neighbour.
 - Titles and subtitles are *balanced*: the greedy line count is kept but the lines are made as even
   as possible (no lone word on the last line), preferring breaks at spaces and after punctuation to
   breaks inside a run of CJK characters (``2025 春季新品`` breaks as ``2025`` / ``春季新品``, not
   ``2025 春`` / ``季新品``).
-- A separator standing between spaces (``Hubble 35周年 · 深空``) stays at the end of its line, and a
-  number keeps the CJK character that follows it (``35周``, ``8折``).
+- A separator (``·``, ``|``, ``/``, ``-``, ``—``) never ends or starts a line.  One standing between
+  spaces (``35周年 · 深空``) is a break opportunity that the break absorbs: the line ends before it and it
+  goes into the line's ``joiner`` (``" · "``), as a designer drops a separator at a line break.  One
+  attached to a word (``4月24日—7月``) is glued to both neighbours.  A number keeps the CJK character
+  that follows it (``35周``, ``8折``).
 
 Input strings are normalised first (``normalise``): whitespace runs collapse to one space and control
 characters are removed.  Each wrapped line is an exact slice of the normalised paragraph and carries the
-``joiner`` that followed it (``" "`` or ``""``), so ``"".join(line.text + line.joiner)`` gives the
+``joiner`` that followed it (``" "``, ``""`` or a separator with its spaces, ``" · "``), so
+``"".join(line.text + line.joiner)`` gives the
 normalised paragraph back.
 """
 
@@ -23,6 +28,8 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from poster_composer.renderer.phrases import phrase_lengths
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -87,6 +94,11 @@ def _atoms(text: str) -> list[_Atom]:
     return list(_atoms_cached(text))
 
 
+def _lone_separator(text: str, i: int) -> bool:
+    """Whether ``text[i]`` is a separator standing between spaces (``A · B``), not at the very end."""
+    return text[i] in SEPARATORS and 0 < i < len(text) - 2 and text[i - 1] == " " and text[i + 1] == " "
+
+
 @functools.lru_cache(maxsize=256)
 def _atoms_cached(text: str) -> tuple[_Atom, ...]:
     """Split a normalised paragraph into unbreakable atoms (words, CJK characters, glued punctuation)."""
@@ -95,40 +107,61 @@ def _atoms_cached(text: str) -> tuple[_Atom, ...]:
     space = False
     while i < n:
         ch = text[i]
-        if ch == " ":
+        if ch == " " or (_lone_separator(text, i) and atoms):
             space, i = True, i + 1
             continue
         j = i + 1
         if not is_cjk(ch):
             while j < n and text[j] != " " and not is_cjk(text[j]):
                 j += 1
-        atoms.append(_Atom(i, j, space))
-        space, i = False, j
+            atoms.append(_Atom(i, j, space))
+            space, i = False, j
+            continue
+        while j < n and is_cjk(text[j]):
+            j += 1
+        for length in phrase_lengths(text[i:j]):
+            atoms.append(_Atom(i, i + length, space))
+            space, i = False, i + length
     return tuple(_glue(text, atoms))
 
 
 def _glue(text: str, atoms: list[_Atom]) -> list[_Atom]:
     """Glue closing punctuation to the atom before it and opening punctuation to the atom after it.
 
-    A lone separator between spaces (``·``, ``|``, ``—``) is glued to the atom before it, and a CJK
-    character to a number right before it.
+    A separator (``·``, ``|``, ``/``, ``-``, ``—``) never ends or starts a line: an atom starting with one
+    is glued to the atom before it, and the atom after one is glued to it (so ``A · B`` stays together).
+    A CJK character is glued to a number right before it.
     """
     glued: list[_Atom] = []
     for atom in atoms:
         if glued:
             prev = glued[-1]
-            first = text[atom.start]
-            lone = atom.end - atom.start == 1 and first in SEPARATORS
-            if not atom.space_before and (
-                first in CLOSING or text[prev.end - 1] in OPENING or (is_cjk(first) and text[prev.end - 1].isdigit())
+            first, last = text[atom.start], text[prev.end - 1]
+            if (
+                first in SEPARATORS
+                or last in SEPARATORS
+                or (
+                    not atom.space_before
+                    and (first in CLOSING or last in OPENING or (is_cjk(first) and last.isdigit()))
+                )
             ):
-                glued[-1] = _Atom(prev.start, atom.end, prev.space_before)
-                continue
-            if atom.space_before and lone:
                 glued[-1] = _Atom(prev.start, atom.end, prev.space_before)
                 continue
         glued.append(atom)
     return glued
+
+
+def _unbreakable(text: str, k: int) -> bool:
+    """Whether a break before ``text[k]`` would leave punctuation, a separator or a split number-unit."""
+    before, after = text[k - 1], text[k]
+    return (
+        " " in (before, after)
+        or after in CLOSING
+        or after in SEPARATORS
+        or before in SEPARATORS
+        or before in OPENING
+        or (is_cjk(after) and before.isdigit())
+    )
 
 
 def _split_long(text: str, atom: _Atom, limit: float, measure: Callable[[str], float]) -> list[_Atom]:
@@ -136,7 +169,7 @@ def _split_long(text: str, atom: _Atom, limit: float, measure: Callable[[str], f
     pieces: list[_Atom] = []
     start = atom.start
     for k in range(atom.start + 1, atom.end):
-        if text[k] in CLOSING:
+        if _unbreakable(text, k):
             continue
         if measure(text[start : k + 1]) > limit and k > start:
             pieces.append(_Atom(start, k, atom.space_before if start == atom.start else False))
