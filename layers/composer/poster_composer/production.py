@@ -51,6 +51,7 @@ def render_with_composer(background: bytes, request: SynthesisRequest, logo: byt
         underlay=request.underlay,
         n=request.n,
         temperature=request.temperature,
+        size=request.size,
     )
     return [
         RenderedPng(encode_png(poster.image), tuple(poster.layout.get("dropped") or ()))
@@ -85,15 +86,22 @@ def _capped(limits: FetchLimits, max_bytes: int) -> FetchLimits:
 def render_inputs(
     background: bytes, logo: bytes | None, request: SynthesisRequest, renderer: Renderer
 ) -> list[RenderedPng]:
-    """``request.n`` PNGs; any renderer failure ends the task as the model's ``Inference error``.
+    """``request.n`` posters. A renderer error with a stable code (e.g. ``TitleNotSettable``: not even a band can
+    set the title legibly on this canvas) ends the task with that code; anything else as the model's
+    ``Inference error``.
 
     Raises
     ------
     TaskFailedError
         The renderer raised.
     """
+    from poster_composer.renderer.errors import RendererError
+
     try:
         return renderer(background, request, logo)
+    except RendererError as error:
+        logger.info("render refused: %s", error.code)
+        raise TaskFailedError(error.code, str(error)) from error
     except Exception as error:
         logger.exception("render failed")
         raise TaskFailedError(INFERENCE_ERROR_CODE, INFERENCE_ERROR_MESSAGE) from error

@@ -15,6 +15,7 @@ from poster_composer.api import CREATE_PATH, ComposerApp, HttpRequest, HttpRespo
 from poster_composer.errors import TaskFailedError
 from poster_composer.faults import ComposerConfig
 from poster_composer.production import RenderedPng
+from poster_composer.renderer.errors import TitleNotSettableError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -207,6 +208,28 @@ def test_render_errors_and_download_errors_fail_the_task(
     output = _wait(app, _create(app))
     assert (output["code"], output["message"]) == ("InvalidParameter.DataInspection", "timed out")
     assert output["task_metrics"] == {"TOTAL": 1, "SUCCEEDED": 0, "FAILED": 1}
+
+
+def test_a_title_that_cannot_be_set_fails_the_task_with_its_own_code(app: ComposerApp, renderer: GatedRenderer) -> None:
+    renderer.error = TitleNotSettableError("the title cannot be set legibly on a 64x64 canvas")
+
+    output = _wait(app, _create(app))
+
+    assert (output["task_status"], output["code"]) == ("FAILED", "TitleNotSettable")
+    assert "64x64" in output["message"]
+
+
+def test_the_poster_size_reaches_the_renderer(app: ComposerApp, renderer: GatedRenderer) -> None:
+    body = {
+        "model": "wanx-ast",
+        "input": {"image_url": "https://img.test/bg.png?sig=s", "title": ["Sale"]},
+        "parameters": {"n": 1, "size": "1080*1920"},
+    }
+
+    response = _call(app, "POST", CREATE_PATH, body)
+    _wait(app, str(_json(response)["output"]["task_id"]))
+
+    assert renderer.calls[-1].size == (1080, 1920)
 
 
 def test_a_background_that_is_not_png_or_jpeg_fails(app: ComposerApp, fetcher: FakeFetcher) -> None:
