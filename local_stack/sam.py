@@ -1,7 +1,7 @@
 """THE one SAM → CloudFormation translation of the project: aws-sam-translator, in process, offline.
 
 aws-sam-translator is the package ``sam`` itself uses (the ``dev`` extra pins the version aws-sam-cli pins);
-the local stack (`local_stack.template`, `local_stack.policies`), the deploy rehearsal (``tools/rehearsal.py``)
+the local stack (`local_stack.template`, `local_stack.iam.policies`), the deploy rehearsal (``tools/rehearsal.py``)
 and ``tools/lint_infra.py`` all read the template through `translate`, so what runs locally is what deploys.
 
 - `load_template` / `load_template_file`: the YAML loader the translator ships (``samtranslator.yaml_helper``:

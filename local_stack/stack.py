@@ -17,7 +17,7 @@ The engine follows the template's ``Engine`` parameter, as it deploys:
 With ``enforce_iam=True`` it also creates an admin user and one IAM role per function and state
 machine with exactly the template's expanded policies, makes each handler sign with its own role
 (`local_stack.iam`), and switches moto's IAM enforcement on once set-up is done
-(`local_stack.iam_enforcement`).
+(`local_stack.iam.enforcement`).
 
 The handlers run in this process and share ``os.environ``; so one `LocalStack` runs at a time per
 process, and it refuses to start when two functions give one variable different values.
@@ -43,7 +43,7 @@ from local_stack.composer_process import ComposerProcess
 from local_stack.event_source import EventSourceMapping
 from local_stack.http_api import HttpApiFront, http_apis
 from local_stack.iam import RUNNING_ROLE, IamRoles, RoleSession, run_as
-from local_stack.iam_enforcement import MotoIamEnforcement
+from local_stack.iam.enforcement import MotoIamEnforcement
 from local_stack.lambda_seam import Handler, LambdaSeam, LambdaTarget
 from local_stack.moto_server import MotoServer, aws_environment
 from local_stack.resources import CreatedResources, create_resources
@@ -187,7 +187,7 @@ class LocalStack:
         Least privilege, enforced: each function (and the state machine) gets an IAM role with exactly
         its expanded policies (aws-sam-translator in process, ``local_stack.sam``), each handler signs with its own
         role's STS session, the stack's own clients with an admin user's key, and moto refuses
-        whatever a policy does not allow (see `local_stack.iam`, `local_stack.iam_enforcement`).
+        whatever a policy does not allow (see `local_stack.iam`, `local_stack.iam.enforcement`).
 
     Attributes (after `start`)
     --------------------------
@@ -301,36 +301,15 @@ class LocalStack:
 
     def _start(self) -> None:
         self.iam, self.iam_enforcement = None, None
-        self.moto = MotoServer()
-        self.moto.start()
-        self.moto_endpoint = self.moto.endpoint
-        self._set_environ(aws_environment(self.moto_endpoint))
-        self._reset_moto()
-
+        self._start_moto()
         template = Template(
             self.template_path, self.parameters, stack_name=self.stack_name, queue_endpoint=self.moto_endpoint
         )
         self.template = template
         self.engine = self._engine(template)
-        functions = template.functions()
-        environment = self._union_environment(functions)
-        role_arns: dict[str, str] = {}
-        if self.enforce_iam:
-            self.iam = IamRoles(template, self.stack_name)
-            self.iam.create_admin(boto3.session.Session())
-            role_arns = self.iam.create_roles(self._admin_session())
-
+        role_arns = self._create_roles(template)
         overrides = {**self._start_engine(template), **self.extra_environment}
-
-        self.resources = create_resources(
-            template,
-            api_key=self.requested_api_key,
-            environment_overrides=overrides,
-            event_bus_name={**environment, **overrides}.get("EVENT_BUS_NAME", "default"),
-            session=self._admin_session(),
-            role_arns=role_arns,
-        )
-        self.api_key = self.resources.api_key
+        self._create_resources(template, overrides, role_arns)
         if self.iam is not None:
             self.iam.put_policies(self._admin_session())
             self.iam.assume(self._admin_session())
@@ -340,7 +319,43 @@ class LocalStack:
         self.environment = {**self._union_environment(functions), **overrides}
         self._set_environ(self.environment)
         self._locate_endpoints(functions)
+        targets = self._install_handlers(template, functions)
+        if self.use_event_sources:
+            self._start_event_sources(template, functions, targets)
+        if self.iam is not None:  # last: everything above was set up without enforcement
+            self.iam_enforcement = MotoIamEnforcement(self.moto_endpoint, self.iam).install()
 
+    def _start_moto(self) -> None:
+        """moto's server, the dummy credentials and endpoint in ``os.environ``, a clean state."""
+        self.moto = MotoServer()
+        self.moto.start()
+        self.moto_endpoint = self.moto.endpoint
+        self._set_environ(aws_environment(self.moto_endpoint))
+        self._reset_moto()
+
+    def _create_roles(self, template: Template) -> dict[str, str]:
+        """With ``enforce_iam``: the admin user and one role per function and state machine (their ARNs)."""
+        if not self.enforce_iam:
+            return {}
+        self.iam = IamRoles(template, self.stack_name)
+        self.iam.create_admin(boto3.session.Session())
+        return self.iam.create_roles(self._admin_session())
+
+    def _create_resources(self, template: Template, overrides: dict[str, str], role_arns: dict[str, str]) -> None:
+        """Everything the template declares, in moto; the functions with their environment and role."""
+        environment = self._union_environment(template.functions())
+        self.resources = create_resources(
+            template,
+            api_key=self.requested_api_key,
+            environment_overrides=overrides,
+            event_bus_name={**environment, **overrides}.get("EVENT_BUS_NAME", "default"),
+            session=self._admin_session(),
+            role_arns=role_arns,
+        )
+        self.api_key = self.resources.api_key
+
+    def _install_handlers(self, template: Template, functions: list[FunctionSpec]) -> dict[str, LambdaTarget]:
+        """The real handlers behind moto's Lambda API (the seam), and the HTTP API fronts that invoke them."""
         self._add_import_paths(template)
         self._cold_start(template, functions)
         targets = {spec.logical_id: self._target(spec) for spec in functions}
@@ -349,36 +364,38 @@ class LocalStack:
         self.seam.install()
         for front in self.http_api_fronts:  # API Gateway's invocations: the stack's own (admin) session
             front.start(self._admin_session().client("lambda", endpoint_url=self.moto_endpoint))
+        return targets
 
-        if self.use_event_sources:
-            for spec in functions:
-                for event in spec.sqs_events:
-                    if not event.enabled:
-                        continue
-                    mapping = EventSourceMapping(
-                        self.seam.counted(targets[spec.logical_id]),
-                        self.resources.queue_urls[event.queue_logical_id],
-                        batch_size=event.batch_size,
-                        report_batch_item_failures=event.reports_batch_item_failures,
-                        maximum_concurrency=event.maximum_concurrency or 2,
-                        retry_visibility_seconds=self.retry_visibility_seconds,
-                        session=self._event_source_session(spec.logical_id),
-                        retry_session=self._admin_session(),
-                    )
-                    self.event_sources.append(mapping.start())
-            rules = event_rules(template)
-            if rules.status_change_function or rules.schedule_function:
-                status_fn, schedule_fn = rules.status_change_function, rules.schedule_function
-                self.execution_events = ExecutionEventEmulator(
-                    self.state_machine_arn,
-                    status_target=self.seam.counted(targets[status_fn]) if status_fn else None,
-                    statuses=rules.statuses,
-                    schedule_target=self.seam.counted(targets[schedule_fn]) if schedule_fn else None,
-                    schedule_seconds=self.schedule_seconds or rules.schedule_seconds,
-                    session=self._admin_session(),
-                ).start()
-        if self.iam is not None:  # last: everything above was set up without enforcement
-            self.iam_enforcement = MotoIamEnforcement(self.moto_endpoint, self.iam).install()
+    def _start_event_sources(
+        self, template: Template, functions: list[FunctionSpec], targets: dict[str, LambdaTarget]
+    ) -> None:
+        """The SQS event source mappings, and the emulated EventBridge rules (status changes, the schedule)."""
+        for spec in functions:
+            for event in spec.sqs_events:
+                if not event.enabled:
+                    continue
+                mapping = EventSourceMapping(
+                    self.seam.counted(targets[spec.logical_id]),
+                    self.resources.queue_urls[event.queue_logical_id],
+                    batch_size=event.batch_size,
+                    report_batch_item_failures=event.reports_batch_item_failures,
+                    maximum_concurrency=event.maximum_concurrency or 2,
+                    retry_visibility_seconds=self.retry_visibility_seconds,
+                    session=self._event_source_session(spec.logical_id),
+                    retry_session=self._admin_session(),
+                )
+                self.event_sources.append(mapping.start())
+        rules = event_rules(template)
+        if rules.status_change_function or rules.schedule_function:
+            status_fn, schedule_fn = rules.status_change_function, rules.schedule_function
+            self.execution_events = ExecutionEventEmulator(
+                self.state_machine_arn,
+                status_target=self.seam.counted(targets[status_fn]) if status_fn else None,
+                statuses=rules.statuses,
+                schedule_target=self.seam.counted(targets[schedule_fn]) if schedule_fn else None,
+                schedule_seconds=self.schedule_seconds or rules.schedule_seconds,
+                session=self._admin_session(),
+            ).start()
 
     def _start_engine(self, template: Template) -> dict[str, str]:
         """Start what answers the pipeline (module docstring); the variables that point it there."""

@@ -1,4 +1,4 @@
-"""Each function's expanded IAM policy, for the tests: ``local_stack.policies`` on the project's template.yaml.
+"""Each function's expanded IAM policy, for the tests: ``local_stack.iam.policies`` on the project's template.yaml.
 
 SAM policy templates (``EventBridgePutEventsPolicy``, ``LambdaInvokePolicy``, …) and inline statements
 become the roles' ``Policies`` in plain CloudFormation (aws-sam-translator, in process: local_stack/sam.py); the local
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local_stack import policies
+from local_stack.iam import policies
 
 if TYPE_CHECKING:
     from local_stack.template import Template

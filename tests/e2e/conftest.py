@@ -3,7 +3,7 @@
 One stack serves the whole package (and is stopped before other folders run: one stack per process).
 It reads ``template.yaml`` (with a short poll schedule and maximum wait), runs the real handlers
 behind moto's server and the composer over HTTPS, with moto's IAM enforcement on: each handler signs
-with a session of exactly its own role (``LocalStack(enforce_iam=True)``, ``local_stack/iam.py``).
+with a session of exactly its own role (``LocalStack(enforce_iam=True)``, ``local_stack/iam/roles.py``).
 Scenarios are steered per upload with composer rules that match a marker in the title; every test
 uses its own stem.
 """

@@ -2,10 +2,10 @@
 
 The shared stack runs with ``enforce_iam=True``: every function and the state machine have an IAM role
 with exactly their expanded policies, and moto refuses what a policy does not allow
-(``local_stack/iam.py``, ``local_stack/iam_enforcement.py``). Each call here signs with a session of
+(``local_stack/iam/roles.py``, ``local_stack/iam/enforcement.py``). Each call here signs with a session of
 one role (``LocalStack.role_client``: a session of the role other than the one its handler runs with).
 What each may not do is read off template.yaml's ``Policies``; for services other than S3 and SQS moto
-checks only the action unless ``local_stack.iam_enforcement`` names the resource, which it does for
+checks only the action unless ``local_stack.iam.enforcement`` names the resource, which it does for
 DynamoDB, Secrets Manager, Step Functions, EventBridge and Lambda, so refusals on a resource the
 function's action is granted elsewhere (another table, bus, state machine, secret) are real too.
 """

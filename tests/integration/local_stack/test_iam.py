@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from local_stack.iam_enforcement import QuerySignature, iam_authorisations
+from local_stack.iam.enforcement import QuerySignature, iam_authorisations
 from local_stack.stack import LocalStack
 
 if TYPE_CHECKING:

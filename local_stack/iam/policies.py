@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ROOT", "RolePolicies", "managed_policy_document", "role_policies", "translated_template"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _OWNER_TYPES = ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine")
 
 

@@ -9,7 +9,7 @@ credentials are chosen per *call* instead:
   for the stack itself (`ADMIN_USER`: set-up, the test harness, the emulated EventBridge rules, the SQS
   emulation's local retry shortcut) and one IAM role per function and per state machine, named after
   SAM's generated role, with exactly the policies aws-sam-translator expands from the template
-  (`local_stack.policies`);
+  (`local_stack.iam.policies`);
   then it assumes each role with STS three times: the session its handler runs with (session name =
   the function's logical id), the one the emulated SQS event source polls with (``<logical id>-event-source``:
   on AWS the mapping uses the function's role) and one for callers outside the stack
@@ -25,7 +25,7 @@ credentials are chosen per *call* instead:
   clients) are untouched.
 
 The environment keeps dummy credentials that moto does not know: a call signed outside any handler
-with them is refused once enforcement is on (`local_stack.iam_enforcement`).
+with them is refused once enforcement is on (`local_stack.iam.enforcement`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import botocore.session
 from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.exceptions import NoCredentialsError
 
-from local_stack.policies import RolePolicies, managed_policy_document, role_policies
+from local_stack.iam.policies import RolePolicies, managed_policy_document, role_policies
 
 if TYPE_CHECKING:
     from collections.abc import Callable
