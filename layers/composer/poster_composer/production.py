@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+UNDECODABLE_MESSAGE = "The image_url cannot be decoded as an image."
+
 
 @dataclass(frozen=True)
 class RenderedPng:
@@ -95,10 +97,13 @@ def render_inputs(
     TaskFailedError
         The renderer raised.
     """
-    from poster_composer.renderer.errors import RendererError
+    from poster_composer.renderer.errors import InvalidImageError, RendererError
 
     try:
         return renderer(background, request, logo)
+    except InvalidImageError as error:  # the header was fine, the pixels are not: the API's own wording
+        logger.info("render refused: %s", error.code)
+        raise TaskFailedError("InvalidParameter", UNDECODABLE_MESSAGE) from error
     except RendererError as error:
         logger.info("render refused: %s", error.code)
         raise TaskFailedError(error.code, str(error)) from error

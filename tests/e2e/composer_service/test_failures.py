@@ -61,7 +61,8 @@ def failures(stack: LocalStack) -> dict[str, Outcome]:
 @pytest.mark.parametrize(
     ("name", "code", "message"),
     [
-        ("corrupt", "InternalError", "Inference error"),
+        # the header passes inspection; the renderer cannot decode the pixels: the API's InvalidParameter
+        ("corrupt", "InvalidParameter", "The image_url cannot be decoded as an image."),
         ("huge", "InvalidParameter", "The size of image_url exceeds the limit of 50MB."),
     ],
 )

@@ -43,8 +43,11 @@ def slots(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, _Dispatch]:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "poster-pipeline")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     from functions.slots import app
-    from poster_common import services
+    from poster_common import observability, services
 
+    # Powertools keeps metrics at class level: a stack run earlier in this process (metrics disabled there, so
+    # never flushed) must not leave its metrics in this handler's flush.
+    observability.metrics.clear_metrics()
     fake = _Dispatch()
     monkeypatch.setattr(app, "dispatch", fake)
     monkeypatch.setattr(services, "from_environment", lambda: object())
