@@ -484,19 +484,6 @@ def install_hooks(meter: Meter) -> None:
 # ---------------------------------------------------------------- one engine
 
 
-def _outcomes(stack: Any, stems: set[str]) -> dict[str, str]:
-    s3 = stack.client("s3")
-    found: dict[str, str] = {}
-    for prefix, kind in (("posters/", "POSTER"), ("failed/", "FAILURE")):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.output_bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                key = item["Key"][len(prefix) :]
-                stem = key.removesuffix("/manifest.json") if kind == "POSTER" else key.removesuffix(".json")
-                if stem in stems and (kind == "FAILURE" or key.endswith("/manifest.json")):
-                    found[stem] = kind
-    return found
-
-
 def run_jobs(stack: Any, data: bytes, jobs: list[tuple[str, str]], in_flight: int, timeout: float) -> dict[str, str]:
     """Upload ``(stem, title)`` jobs, at most ``in_flight`` unfinished at once; wait for every outcome."""
     pending = list(jobs)
@@ -509,7 +496,7 @@ def run_jobs(stack: Any, data: bytes, jobs: list[tuple[str, str]], in_flight: in
             stack.upload(data, f"incoming/{stem}.jpg", {"poster-title": title})
             started_stems.add(stem)
         time.sleep(0.5)
-        found = _outcomes(stack, started_stems)
+        found = stack.outcomes(started_stems)
         print(f"\r  {len(found)}/{len(jobs)} finished", end="", file=sys.__stderr__, flush=True)
     print(file=sys.__stderr__)
     return found

@@ -69,19 +69,6 @@ def render_bound_per_minute(data: bytes, seconds: float) -> tuple[float, int]:
     return done / elapsed * 60, cores
 
 
-def _outcomes(stack: LocalStack, stems: set[str]) -> dict[str, str]:
-    s3 = stack.client("s3")
-    found: dict[str, str] = {}
-    for prefix, kind in (("posters/", "POSTER"), ("failed/", "FAILURE")):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.output_bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                key = item["Key"][len(prefix) :]
-                stem = key.removesuffix("/manifest.json") if kind == "POSTER" else key.removesuffix(".json")
-                if stem in stems and (kind == "FAILURE" or key.endswith("/manifest.json")):
-                    found[stem] = kind
-    return found
-
-
 def burst(data: bytes, jobs: int, max_in_progress: int, timeout: float) -> dict[str, float | int]:
     """Upload ``jobs`` copies at once through Engine=composer; the outcome counts and the wall time."""
     parameters = {
@@ -100,7 +87,7 @@ def burst(data: bytes, jobs: int, max_in_progress: int, timeout: float) -> dict[
         found: dict[str, str] = {}
         while len(found) < jobs and time.monotonic() - started < timeout:
             time.sleep(1.0)
-            found = _outcomes(stack, stems)
+            found = stack.outcomes(stems)
             print(f"\r  {len(found)}/{jobs} finished", end="", file=sys.stderr, flush=True)
         wall = time.monotonic() - started
         print(file=sys.stderr)

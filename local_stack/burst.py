@@ -190,20 +190,6 @@ def _notification(stack: LocalStack, key: str) -> str:
     return json.dumps({"Records": [record]})
 
 
-def _outcomes(stack: LocalStack, stems: set[str]) -> dict[str, str]:
-    """stem → POSTER or FAILURE (a failure record wins: Finalize may write a manifest, then fail)."""
-    s3 = stack.client("s3")
-    found: dict[str, str] = {}
-    for prefix, kind in (("posters/", "POSTER"), ("failed/", "FAILURE")):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.output_bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                key = item["Key"][len(prefix) :]
-                stem = key[: -len("/manifest.json")] if kind == "POSTER" else key.removesuffix(".json")
-                if stem in stems and (kind == "FAILURE" or key.endswith("/manifest.json")):
-                    found[stem] = kind if kind == "FAILURE" else found.get(stem, kind)
-    return found
-
-
 def _transitions(stack: LocalStack, arn: str) -> int:
     return sum(1 for event in stack.history(arn) if event["type"].endswith("StateEntered"))
 
@@ -246,9 +232,9 @@ def _wait_all(stack: LocalStack, uploads: list[_Upload], timeout: float, progres
         idle = not _running(stack) and not _parked(stack)
         if progress and time.monotonic() >= next_report:
             next_report = time.monotonic() + 30
-            progress(f"  {len(_outcomes(stack, stems))}/{len(stems)} outcomes")
+            progress(f"  {len(stack.outcomes(stems))}/{len(stems)} outcomes")
         if idle or time.monotonic() > deadline:
-            outcomes = _outcomes(stack, stems)
+            outcomes = stack.outcomes(stems)
             dlq = stack.queue_depth(stack.dlq_url) if stack.dlq_url else 0
             if len(outcomes) + dlq >= len(stems) or time.monotonic() > deadline:
                 return outcomes

@@ -231,6 +231,20 @@ class StackObservation:
         document = json.loads(body)
         return document if isinstance(document, dict) else {"value": document}
 
+    def outcomes(self, stems: set[str]) -> dict[str, str]:
+        """stem → ``POSTER`` (a manifest) or ``FAILURE`` (a failure record, which wins: Finalize may write a
+        manifest, then fail), for the jobs of ``stems`` that have ended; one listing of each prefix."""
+        s3 = self.client("s3")
+        found: dict[str, str] = {}
+        for prefix, kind in ((self._prefix("OUTPUT_PREFIX"), "POSTER"), (self._prefix("FAILURE_PREFIX"), "FAILURE")):
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.output_bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    key = item["Key"][len(prefix) :]
+                    stem = key.removesuffix("/manifest.json") if kind == "POSTER" else key.removesuffix(".json")
+                    if stem in stems and (kind == "FAILURE" or key.endswith("/manifest.json")):
+                        found[stem] = kind
+        return found
+
     def wait_for_outcome(self, stem: str, timeout: float = 60.0, interval: float = 0.2) -> Outcome:
         """Wait until the job of ``stem`` has a manifest or a failure record and no running execution.
 
