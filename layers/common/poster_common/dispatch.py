@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from poster_common.durations import TaskDurations, first_wait
+from poster_common.durations import first_wait
 from poster_common.errors import PermanentError, TransientError
 from poster_common.models import Job
 from poster_common.notify import utc_now
@@ -247,7 +247,7 @@ def _start(
         task = {"task_id": submitted.task_id, "request_id": submitted.request_id, "submitted_at": utc_now()}
         slots.note_submitted(parked, token, task)
     job = replace(job, submitted_at=str(task["submitted_at"]))
-    wait = first_wait(_recent_durations(services, job.model), settings.poll_schedule)
+    wait = first_wait(services.durations.recent(job.model), settings.poll_schedule)
     try:
         services.sfn.start_execution(
             stateMachineArn=settings.state_machine_arn,
@@ -265,12 +265,3 @@ def _start(
     slots.remove(parked)
     report.started += 1
     logger.info("job %s submitted as task %s", job.job_id, task["task_id"])
-
-
-def _recent_durations(services: Services, model: str) -> TaskDurations:
-    """The model's recent task durations; none when they cannot be read (they only time the first Poll)."""
-    try:
-        return services.durations.recent(model)
-    except ClientError as error:
-        logger.warning("task durations not read: %s", error.response.get("Error", {}).get("Code"))
-        return TaskDurations()

@@ -19,14 +19,19 @@ submit_time`` of a SUCCEEDED task), ``expires_at`` (`HISTORY_SECONDS`: a model t
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+logger = logging.getLogger(__name__)
 
 SAMPLES = 32
 MIN_SAMPLES = 5
@@ -110,25 +115,33 @@ class DurationLog:
         self._clock = clock
 
     def recent(self, model: str) -> TaskDurations:
-        """The model's recent durations (expired ones left out)."""
+        """The model's recent durations (expired ones left out); none when they cannot be read, since the
+        history only tunes the wait loop."""
         now = self._clock()
-        items = self._client.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": PREFIX + model}},
-        ).get("Items", [])
+        try:
+            items = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": PREFIX + model}},
+            ).get("Items", [])
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("task durations not read: %s", type(error).__name__)
+            return TaskDurations()
         seconds = [float(i["seconds"]["N"]) for i in items if float(i["expires_at"]["N"]) >= now]
         return TaskDurations(tuple(sorted(seconds)))
 
     def record(self, model: str, task_id: str, seconds: float) -> None:
-        """Remember one SUCCEEDED task's duration."""
+        """Remember one SUCCEEDED task's duration (a failed write is logged: it only tunes the wait loop)."""
         slot = int(hashlib.sha256(task_id.encode()).hexdigest(), 16) % SAMPLES
-        self._client.put_item(
-            TableName=self._table,
-            Item={
-                "pk": {"S": PREFIX + model},
-                "sk": {"S": str(slot)},
-                "seconds": {"N": repr(round(seconds, 3))},
-                "expires_at": {"N": str(int(self._clock()) + HISTORY_SECONDS)},
-            },
-        )
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": PREFIX + model},
+                    "sk": {"S": str(slot)},
+                    "seconds": {"N": repr(round(seconds, 3))},
+                    "expires_at": {"N": str(int(self._clock()) + HISTORY_SECONDS)},
+                },
+            )
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("task duration not recorded: %s", type(error).__name__)

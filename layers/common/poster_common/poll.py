@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from poster_common.durations import TaskDurations, hold_seconds, task_seconds, wait_schedule
+from poster_common.durations import hold_seconds, task_seconds, wait_schedule
 from poster_common.models import TaskStatus
 
 if TYPE_CHECKING:
@@ -18,8 +15,6 @@ if TYPE_CHECKING:
     from poster_common.durations import DurationLog
     from poster_common.models import TaskSnapshot
     from poster_common.poster_api import PosterApiClient
-
-logger = logging.getLogger(__name__)
 
 
 def next_wait(schedule: Sequence[int], attempt: int) -> int:
@@ -103,17 +98,14 @@ def poll_learning(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """`poll_task`, timed by the model's recent task durations (`poster_common.durations`), and a SUCCEEDED
-    task's duration added to them. The history only tunes the loop: reading or writing it may fail."""
-    durations = _recent(history, model)
+    task's duration added to them. The history only tunes the loop (`DurationLog` tolerates a failed read or write)."""
+    durations = history.recent(model)
     elapsed = seconds_since(submitted_at, now)
 
     def learn(snapshot: TaskSnapshot) -> None:
         seconds = task_seconds(snapshot.submit_time, snapshot.end_time)
         if snapshot.status is TaskStatus.SUCCEEDED and seconds is not None:
-            try:
-                history.record(model, snapshot.task_id, seconds)
-            except (ClientError, BotoCoreError) as error:
-                logger.warning("task duration not recorded: %s", type(error).__name__)
+            history.record(model, snapshot.task_id, seconds)
 
     return poll_task(
         task_id,
@@ -128,11 +120,3 @@ def poll_learning(
         sleep=sleep,
         on_terminal=learn,
     )
-
-
-def _recent(history: DurationLog, model: str) -> TaskDurations:
-    try:
-        return history.recent(model)
-    except (ClientError, BotoCoreError) as error:
-        logger.warning("task durations not read: %s", type(error).__name__)
-        return TaskDurations()

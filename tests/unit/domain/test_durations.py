@@ -181,3 +181,19 @@ def test_without_history_a_poll_queries_once_and_the_loop_follows_the_sdk(dynamo
     )
 
     assert (result["status"], result["wait_seconds"], api.queries) == ("RUNNING", 1, 1)
+
+
+def test_an_unreadable_or_unwritable_history_only_loses_the_tuning() -> None:
+    from botocore.exceptions import ClientError
+
+    class Failing:
+        def query(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "Query")
+
+        def put_item(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem")
+
+    log = DurationLog(Failing(), TABLE)
+
+    assert log.recent("wanx-ast") == TaskDurations()
+    log.record("wanx-ast", "t", 1.0)  # logged, not raised
