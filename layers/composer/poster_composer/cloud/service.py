@@ -67,6 +67,14 @@ def source_policy(settings: CloudSettings) -> SourcePolicy:
     return SourcePolicy(settings.source_buckets, settings.region, settings.s3_endpoint)
 
 
+def task_store(settings: CloudSettings, clock: Callable[[], float]) -> DynamoTaskStore:
+    """The service's task table."""
+    import boto3
+
+    table = boto3.resource("dynamodb", region_name=settings.region).Table(settings.task_table)
+    return DynamoTaskStore(table, settings.retention_seconds, clock)
+
+
 def result_bucket(settings: CloudSettings) -> ResultBucket:
     """The service's result bucket, presigning on its regional virtual-hosted host."""
     client = s3_client(settings.region, settings.s3_endpoint)
@@ -77,14 +85,10 @@ def build_api(settings: CloudSettings, clock: Callable[[], float] = time.time) -
     """The API the HTTP API function serves (create, query, cancel; no control API, no result route)."""
     import boto3
 
-    table = boto3.resource("dynamodb", region_name=settings.region).Table(settings.task_table)
-    store = DynamoTaskStore(table, settings.retention_seconds, clock)
-    results = ResultBucket(
-        s3_client(settings.region, settings.s3_endpoint), settings.result_bucket, settings.result_url_seconds
-    )
+    store = task_store(settings, clock)
     tasks = CloudTasks(
         store,
-        results,
+        result_bucket(settings),
         boto3.client("sqs", region_name=settings.region),
         settings.render_queue_url,
         settings.task_timeout_seconds,
@@ -103,14 +107,9 @@ def build_api(settings: CloudSettings, clock: Callable[[], float] = time.time) -
 
 def build_worker(settings: CloudSettings, clock: Callable[[], float] = time.time) -> RenderWorker:
     """The render worker the queue's function runs."""
-    import boto3
-
-    table = boto3.resource("dynamodb", region_name=settings.region).Table(settings.task_table)
     return RenderWorker(
-        DynamoTaskStore(table, settings.retention_seconds, clock),
-        ResultBucket(
-            s3_client(settings.region, settings.s3_endpoint), settings.result_bucket, settings.result_url_seconds
-        ),
+        task_store(settings, clock),
+        result_bucket(settings),
         source_policy(settings),
         HttpMediaFetcher(follow_redirects=False),
         render_with_composer,
