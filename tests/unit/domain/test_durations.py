@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from poster_common.durations import (
     LATE_HOLD_SECONDS,
@@ -23,12 +21,9 @@ from poster_common.durations import (
 )
 from poster_common.models import TaskSnapshot, TaskStatus
 from poster_common.poll import poll_learning
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from tests.unit.domain.conftest import TABLE
 
 SDK = (1, 1, 2, 2, 2, 4, 4, 4, 5)
-TABLE = "slots"
 UNIFORM_8_TO_40 = TaskDurations(tuple(8.0 + i for i in range(33)))
 
 
@@ -70,22 +65,6 @@ def test_task_seconds_come_from_the_providers_own_clock(submit: str | None, end:
     seconds = task_seconds(submit, end)
 
     assert seconds == (pytest.approx(expected) if expected is not None else None)
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
 
 
 def test_the_log_keeps_about_the_last_samples_per_model_and_forgets_old_ones(dynamodb: Any) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from poster_common import dispatch
 from poster_common.config import Settings
@@ -19,11 +18,7 @@ from poster_common.payloads import ExecutionStatusChange
 from poster_common.quota_gate import SlotTable
 from poster_common.storage import S3ObjectStore
 from tests.conftest import load_event
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-TABLE = "slots"
+from tests.unit.domain.conftest import TABLE
 
 
 class Clock:
@@ -37,22 +32,6 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
 
 
 @pytest.fixture
