@@ -86,7 +86,10 @@ def _json_or_text(text: str | None) -> Any:
 
 
 def _success_status(manifest: dict[str, Any] | None, executions: list[Execution]) -> str:
-    """``SUCCEEDED`` or ``PARTIAL``: Finalize's ``outcome`` in the execution output, else the manifest's."""
+    """``SUCCEEDED`` or ``PARTIAL``: a multi-format request's manifest's ``outcome`` (over all its formats), else
+    Finalize's ``outcome`` in the execution output, else the manifest's."""
+    if manifest is not None and "formats" in manifest:
+        return str(manifest["outcome"])
     for execution in executions:
         finalize = execution.output.get("finalize") if isinstance(execution.output, dict) else None
         if isinstance(finalize, dict) and finalize.get("outcome"):
@@ -100,6 +103,7 @@ class StackObservation:
     moto_endpoint: str
     input_bucket: str
     output_bucket: str
+    queue_url: str
     dlq_url: str
     events_queue_url: str
     state_machine_arn: str
@@ -321,6 +325,20 @@ class StackObservation:
             QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def wait_until_queues_drain(self, timeout: float = 30.0, interval: float = 0.2) -> None:
+        """Wait until the upload queue holds no message, visible or in flight: Submit has handled all it was sent.
+
+        Raises
+        ------
+        LocalStackError
+            On timeout.
+        """
+        deadline = time.monotonic() + timeout
+        while self.queue_depth(self.queue_url):
+            if time.monotonic() > deadline:
+                raise LocalStackError(f"the upload queue still holds messages after {timeout}s")
+            time.sleep(interval)
 
     def dlq_messages(self) -> list[str]:
         """The bodies in the DLQ (peeked: they stay in the queue)."""

@@ -129,6 +129,7 @@ def create_resources(
     _create_functions(template, session.client("lambda"), created, environment_overrides or {}, roles)
     _create_state_machines(template, session.client("stepfunctions"), created, roles)
     _create_events_route(session.client("sqs"), events, created, event_bus_name)
+    _create_queue_rules(template, events, created)
     return created
 
 
@@ -225,6 +226,20 @@ def _create_state_machines(template: Template, client: Any, created: CreatedReso
         arn = response["stateMachineArn"]
         template.set_physical(machine.logical_id, ref=arn, Arn=arn)
         created.state_machine_arns[machine.logical_id] = arn
+
+
+def _create_queue_rules(template: Template, events: Any, created: CreatedResources) -> None:
+    """The template's rules that target queues (jobs from EventBridge): moto matches and delivers these itself."""
+    for rule in template.rules():
+        if not rule.queue_logical_ids or not template.resource_enabled(rule.logical_id):
+            continue
+        events.put_rule(
+            Name=rule.name,
+            EventPattern=json.dumps(rule.event_pattern),
+            State="ENABLED" if rule.enabled else "DISABLED",
+        )
+        targets = [{"Id": logical_id, "Arn": created.queue_arns[logical_id]} for logical_id in rule.queue_logical_ids]
+        events.put_targets(Rule=rule.name, Targets=targets)
 
 
 def _create_events_route(sqs: Any, events: Any, created: CreatedResources, bus: str) -> None:

@@ -145,6 +145,8 @@ class RuleSpec:
     schedule_expression: str | None = None
     event_pattern: dict[str, Any] | None = None
     enabled: bool = True
+    name: str = ""
+    queue_logical_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -539,6 +541,9 @@ class Template:
         if kind == "AWS::Serverless::LayerVersion":
             name = self._property(resource, "LayerName") or logical_id
             return _Physical(f"arn:aws:lambda:{region}:{account}:layer:{name}:1", {})
+        if kind == "AWS::Events::Rule":
+            name = self._property(resource, "Name") or self._generated_name(logical_id, limit=64)
+            return _Physical(name, {"Arn": f"arn:aws:events:{region}:{account}:rule/{name}"})
         if kind == "AWS::SNS::Topic":
             name = self._property(resource, "TopicName") or self._generated_name(logical_id)
             arn = f"arn:aws:sns:{region}:{account}:{name}"
@@ -603,7 +608,8 @@ class Template:
             props = self.resolve(raw_props)
             versioning = (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled"
             config = props.get("NotificationConfiguration") or {}
-            raw_configs = (raw_props.get("NotificationConfiguration") or {}).get("QueueConfigurations") or []
+            raw_notification = self._chosen_branch(raw_props.get("NotificationConfiguration") or {})
+            raw_configs = raw_notification.get("QueueConfigurations") or []
             notifications = []
             for raw, queue_config in zip(raw_configs, config.get("QueueConfigurations") or [], strict=False):
                 rules = ((queue_config.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
@@ -632,6 +638,13 @@ class Template:
                 )
             )
         return specs
+
+    def _chosen_branch(self, value: Any) -> Any:
+        """The branch of a top-level ``Fn::If`` its condition picks (left unresolved inside), else ``value``."""
+        if isinstance(value, dict) and set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return self._chosen_branch(when_true if self.condition(name) else when_false)
+        return value
 
     def queues(self) -> list[QueueSpec]:
         """The SQS queues; dead-letter queues come before the queues that use them."""
@@ -799,14 +812,16 @@ class Template:
             targets = [self._find_logical_id(target.get("Arn")) for target in props.get("Targets") or []]
             schedule = props.get("ScheduleExpression")
             pattern = props.get("EventPattern")
+
+            def of_type(kind: str, targets: list[str | None] = targets) -> tuple[str, ...]:
+                return tuple(t for t in targets if t is not None and self._resource(t).get("Type") == kind)
+
             specs.append(
                 RuleSpec(
                     logical_id=logical_id,
-                    function_logical_ids=tuple(
-                        target
-                        for target in targets
-                        if target is not None and self._resource(target).get("Type") == "AWS::Lambda::Function"
-                    ),
+                    function_logical_ids=of_type("AWS::Lambda::Function"),
+                    queue_logical_ids=of_type("AWS::SQS::Queue"),
+                    name=self.physical_ref(logical_id),
                     schedule_expression=None if schedule is None else self.resolve_str(schedule),
                     event_pattern=None if pattern is None else dict(self.resolve(pattern)),
                     enabled=self.resolve_str(props.get("State", "ENABLED")).upper() == "ENABLED",

@@ -1,4 +1,4 @@
-"""Submit: SQS batch of S3 notifications → one idempotent, parked poster job per uploaded image, then dispatch."""
+"""Submit: SQS batch of S3 notifications and EventBridge events → one idempotent, parked poster job per request."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from poster_common import dispatch, services, submit
 from poster_common.observability import logger, metrics, tracer
-from poster_common.s3_events import created_objects
+from poster_common.triggers import requests_in
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,10 +47,12 @@ def _start_job_once() -> Callable[..., dict[str, Any]]:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    for ref in created_objects(record.body):
-        logger.append_keys(object_key=ref.key)
+    settings = services.from_environment().settings
+    asked = requests_in(record.body, request_source=settings.poster_request_source, input_bucket=settings.input_bucket)
+    for poster_request in asked:
+        logger.append_keys(object_key=poster_request.ref.key, correlation_id=poster_request.correlation_id)
         last_try = int(record.attributes.approximate_receive_count or 1) >= SIDECAR_TRIES
-        request = submit.plan_job(ref, services.from_environment(), last_try=last_try)
+        request = submit.plan_job(poster_request, services.from_environment(), last_try=last_try)
         if request is None:
             continue
         result = _start_job_once()(request=request)

@@ -44,6 +44,11 @@ RULES: list[dict[str, Any]] = [
             "times": 2,
         },
     },
+    {
+        # one format of a multi-format request refused (the first submitted), the others rendered
+        "match": "[reject-first]",
+        "submit_error": {"status": 400, "code": "InvalidParameter", "message": "Size not accepted.", "times": 1},
+    },
     {"match": "[task-failed]", "task_status": "FAILED", "code": "InternalError", "message": "Inference error"},
     {"match": "[task-unknown]", "task_status": "UNKNOWN"},
     {"match": "[partial]", "partial": [1]},
@@ -111,6 +116,15 @@ def upload_job(
     key = f"incoming/{stem}{path.suffix}"
     stack.upload(path, key, **upload)
     return key
+
+
+def request_poster(stack: LocalStack, detail: dict[str, Any], source: str = "poster-pipeline.requests") -> str:
+    """Put a "Poster requested" event on the default bus (as an automation would); return its event id."""
+    answer = stack.client("events").put_events(
+        Entries=[{"Source": source, "DetailType": "Poster requested", "Detail": json.dumps(detail, ensure_ascii=False)}]
+    )
+    assert answer["FailedEntryCount"] == 0, answer
+    return str(answer["Entries"][0]["EventId"])
 
 
 def outcome(stack: LocalStack, stem: str, timeout: float = 90) -> Outcome:

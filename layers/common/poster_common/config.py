@@ -88,6 +88,7 @@ class Settings:
     idempotency_table: str = _env("IDEMPOTENCY_TABLE", "")
     state_machine_arn: str = _env("STATE_MACHINE_ARN", "")
     event_bus_name: str = _env("EVENT_BUS_NAME", "default")
+    poster_request_source: str = _env("POSTER_REQUEST_SOURCE", "poster-pipeline.requests")
     poll_schedule: tuple[int, ...] = _env("POLL_SCHEDULE", DEFAULT_POLL_SCHEDULE)
     max_poll_attempts: int = _env("MAX_POLL_ATTEMPTS", 720)
     max_wait_seconds: int = _env("MAX_WAIT_SECONDS", 3600)

@@ -223,7 +223,7 @@ def _start(
         try:
             submitted = submit_task(job, services, before_attempt=take_token, on_transient=count)
         except PermanentError as exc:
-            record_submit_failure(job_id=job.job_id, stem=job.stem, source=job.source, error=exc, services=services)
+            record_submit_failure(job, exc, services)
             slots.remove(parked)
             slots.release(job.job_id)
             report.failed += 1
@@ -234,7 +234,7 @@ def _start(
             attempts = parked.attempts + (0 if _throttled(exc) else 1)
             if attempts >= settings.dispatch_max_rounds:
                 logger.error("job %s: provider still failing after %d rounds: %s", job.job_id, attempts, exc.code)
-                record_submit_failure(job_id=job.job_id, stem=job.stem, source=job.source, error=exc, services=services)
+                record_submit_failure(job, exc, services)
                 slots.remove(parked)
                 report.failed += 1
             else:

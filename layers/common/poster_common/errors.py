@@ -49,6 +49,12 @@ class InvalidSidecarError(PermanentError):
     code = "InvalidSidecar"
 
 
+class InvalidBrandFileError(PermanentError):
+    """A ``brand.json`` above the upload is not valid JSON, not an object, or sets a field it may not."""
+
+    code = "InvalidBrandFile"
+
+
 class InvalidImageError(PermanentError):
     """The background is not an image the API accepts and cannot be normalised."""
 

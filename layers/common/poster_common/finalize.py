@@ -1,7 +1,8 @@
 """Finalize: copy a succeeded task's results into the output bucket, with a manifest and an event.
 
 The task is queried again here so signed result URLs never pass through the execution history.
-Keys are deterministic (``<prefix><stem>/<i>.<ext>``), so a re-run writes the same objects.
+Keys are deterministic (``<prefix><stem>/<i>.<ext>``; one format of a multi-format request:
+``<prefix><stem>/<label>/<i>.<ext>``), so a re-run writes the same objects.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from poster_common.errors import NoResultCopiedError, PermanentError, TransientError
+from poster_common.format_sets import settle_format
 from poster_common.notify import publish_finished
 from poster_common.profiles import find_profile
 from poster_common.result_download import open_result
@@ -42,7 +44,7 @@ def finalize_job(state: ExecutionState, services: Services, remaining_ms: Callab
     snapshot = services.api.query(state.task.task_id)
     if snapshot.status.value != "SUCCEEDED":
         raise PermanentError(f"task is {snapshot.status.value}, not SUCCEEDED", code="TaskNotSucceeded")
-    folder = f"{settings.output_prefix}{job.stem}/"
+    folder = job.delivery.folder(settings.output_prefix, job.stem)
     outcomes = []
     for index, item in enumerate(snapshot.results):
         if remaining_ms() < SAFETY_MARGIN_MS:
@@ -63,7 +65,9 @@ def finalize_job(state: ExecutionState, services: Services, remaining_ms: Callab
         outcome=outcome,
         output_keys=[*copied, manifest_key],
         dropped=[{"result": o["index"], **d} for o in outcomes for d in o.get("dropped", ())],
+        delivery=job.delivery,
     )
+    settle_format(job, {"outcome": outcome, "output_keys": copied, "manifest_key": manifest_key}, services)
     return {"outcome": outcome, "output_keys": copied, "manifest_key": manifest_key}
 
 
@@ -119,9 +123,11 @@ def _checked_magic(content_type: str, chunks: Iterator[bytes]) -> Iterator[bytes
 
 
 def _ignored_fields(job: Job) -> list[str]:
-    """The spec fields the job's model could not honour (e.g. ``underlay`` for wan2.5-i2i-preview)."""
+    """The spec fields the job's model could not honour (e.g. ``underlay`` for wan2.5-i2i-preview; the optional
+    extensions such as ``formats`` only when the spec sets them)."""
     profile = find_profile(job.model)
-    return list(profile.ignored_fields) if profile else []
+    asked = job.spec.to_dict()
+    return [name for name in profile.ignored_fields if name in asked] if profile else []
 
 
 def _manifest(
@@ -136,6 +142,8 @@ def _manifest(
             "etag": job.source.etag,
         },
         "spec": job.spec.to_dict(),
+        "correlation_id": job.delivery.correlation_id,
+        "format": job.delivery.format.label if job.delivery.format else None,
         "model": job.model,
         "ignored_spec_fields": _ignored_fields(job),
         "task_id": snapshot.task_id,

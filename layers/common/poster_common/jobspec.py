@@ -16,7 +16,8 @@ from email.header import decode_header
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from poster_common.errors import InvalidJobSpecError, InvalidSidecarError
+from poster_common.errors import InvalidBrandFileError, InvalidJobSpecError, InvalidSidecarError
+from poster_common.formats import parse_formats
 from poster_common.models import JobSpec
 
 if TYPE_CHECKING:
@@ -26,13 +27,19 @@ SIDECAR_SUFFIX = ".poster.json"
 METADATA_PREFIX = "poster-"
 MAX_ITEMS = 10
 MAX_ITEM_CHARS = 300
-_FIELDS = frozenset({"title", "subtitle", "text", "underlay", "logo", "n", "temperature"})
+BRAND_FILE = "brand.json"
+#: What a ``brand.json`` may set for every job below its folder (a sidecar or an event overrides it).
+BRAND_FIELDS = frozenset({"logo", "underlay", "font_pairing", "accent_color", "formats"})
+_FIELDS = frozenset({"title", "subtitle", "text", "underlay", "logo", "n", "temperature"}) | BRAND_FIELDS
 _INVALID_SIDECAR = "$invalid_sidecar"
+_INVALID_BRAND = "$invalid_brand"
+_ACCENT = re.compile(r"#[0-9A-Fa-f]{6}")
+_PAIRING = re.compile(r"[a-z0-9][a-z0-9+\-]{0,63}")
 
 
 @dataclass(frozen=True)
 class RawSpec:
-    """The spec as found, before validation; ``origin`` is ``sidecar``, ``metadata`` or ``filename``."""
+    """The spec as found, before validation; ``origin`` is ``sidecar``, ``event``, ``metadata`` or ``filename``."""
 
     origin: str
     data: dict[str, Any]
@@ -53,10 +60,53 @@ def raw_from_sidecar(body: bytes) -> RawSpec:
     return RawSpec("sidecar", data)
 
 
+def raw_from_event(spec: Any) -> RawSpec:
+    """The inline spec of a "Poster requested" event: the sidecar's rules and messages."""
+    if not isinstance(spec, dict):
+        return RawSpec("event", {_INVALID_SIDECAR: "the event's spec must be a JSON object"})
+    return RawSpec("event", spec)
+
+
+def brand_folders(image_key: str, input_prefix: str) -> list[str]:
+    """The folders whose ``brand.json`` applies to ``image_key``, outermost first (only inside the input prefix).
+
+    >>> brand_folders("incoming/shop/spring/a.jpg", "incoming/")
+    ['incoming/', 'incoming/shop/', 'incoming/shop/spring/']
+    """
+    if not image_key.startswith(input_prefix):
+        return []
+    folders = [input_prefix]
+    for part in image_key[len(input_prefix) :].split("/")[:-1]:
+        folders.append(f"{folders[-1]}{part}/")
+    return folders
+
+
+def brand_defaults(body: bytes, key: str) -> dict[str, Any]:
+    """A ``brand.json``'s fields; a broken one is kept as a marker so the job fails with ``InvalidBrandFile``."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return {_INVALID_BRAND: f"{key} is not valid UTF-8 JSON: {exc}"}
+    if not isinstance(data, dict):
+        return {_INVALID_BRAND: f"{key} must be a JSON object"}
+    unknown = sorted(set(data) - BRAND_FIELDS)
+    if unknown:
+        allowed = ", ".join(sorted(BRAND_FIELDS))
+        return {_INVALID_BRAND: f"Unknown field(s) in {key}: {', '.join(unknown)} (allowed: {allowed})."}
+    return data
+
+
+def with_defaults(raw: RawSpec, defaults: dict[str, Any]) -> RawSpec:
+    """``raw`` over brand ``defaults``: each field the spec sets wins."""
+    if not defaults:
+        return raw
+    return RawSpec(raw.origin, {**defaults, **raw.data})
+
+
 def raw_from_metadata(metadata: Mapping[str, str]) -> RawSpec | None:
     """``x-amz-meta-poster-*`` values (JSON, RFC 2047 or percent-encoded UTF-8 accepted), or None."""
     found = {
-        key[len(METADATA_PREFIX) :]: _decode_metadata_value(value)
+        key[len(METADATA_PREFIX) :].lower().replace("-", "_"): _decode_metadata_value(value)
         for key, value in metadata.items()
         if key.lower().startswith(METADATA_PREFIX)
     }
@@ -94,11 +144,13 @@ def _decode_metadata_value(value: str) -> str:
 def validate(raw: RawSpec) -> JobSpec:
     """Apply the API's rules; raise ``InvalidJobSpecError`` / ``InvalidSidecarError`` with its message."""
     data = raw.data
+    if _INVALID_BRAND in data:
+        raise InvalidBrandFileError(str(data[_INVALID_BRAND]))
     if _INVALID_SIDECAR in data:
         raise InvalidSidecarError(str(data[_INVALID_SIDECAR]))
     unknown = sorted(set(data) - _FIELDS)
-    if unknown and raw.origin == "sidecar":
-        raise InvalidSidecarError(f"Unknown field(s) in sidecar: {', '.join(unknown)}.")
+    if unknown and raw.origin in ("sidecar", "event"):
+        raise InvalidSidecarError(f"Unknown field(s) in {raw.origin}: {', '.join(unknown)}.")
     if "title" not in data:
         raise InvalidJobSpecError("Title field missing.")
     title = _strings(data["title"], "Title")
@@ -112,7 +164,23 @@ def validate(raw: RawSpec) -> JobSpec:
         logo_key=_logo(data.get("logo")),
         n=_integer(data.get("n", 1), "n", 1, 4),
         temperature=_number(data.get("temperature", 0.7), "temperature", 0.0, 1.0),
+        formats=parse_formats(data.get("formats", [])),
+        font_pairing=_optional(data.get("font_pairing"), _PAIRING, "font_pairing must be a font pairing's name."),
+        accent_color=_accent(data.get("accent_color")),
     )
+
+
+def _optional(value: Any, pattern: re.Pattern[str], message: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not pattern.fullmatch(value.strip()):
+        raise InvalidJobSpecError(message)
+    return value.strip()
+
+
+def _accent(value: Any) -> str | None:
+    colour = _optional(value, _ACCENT, "accent_color must be a colour as #RRGGBB.")
+    return colour.upper() if colour else None
 
 
 def _clean(text: str) -> str:

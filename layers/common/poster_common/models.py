@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from poster_common.formats import PosterFormat, parse_format
+
 
 @dataclass(frozen=True)
 class ObjectRef:
@@ -36,9 +38,15 @@ class JobSpec:
     logo_key: str | None = None
     n: int = 1
     temperature: float = 0.7
+    #: One poster set per format; none means the background's own size.
+    formats: tuple[PosterFormat, ...] = ()
+    #: Brand choices, the composer's protocol extensions (a live model ignores them).
+    font_pairing: str | None = None
+    accent_color: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The API's fields; the optional extensions only when set (so older specs keep their shape)."""
+        document: dict[str, Any] = {
             "title": list(self.title),
             "subtitle": list(self.subtitle),
             "text": list(self.text),
@@ -47,6 +55,13 @@ class JobSpec:
             "n": self.n,
             "temperature": self.temperature,
         }
+        if self.formats:
+            document["formats"] = [f.label for f in self.formats]
+        if self.font_pairing:
+            document["font_pairing"] = self.font_pairing
+        if self.accent_color:
+            document["accent_color"] = self.accent_color
+        return document
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobSpec:
@@ -58,6 +73,9 @@ class JobSpec:
             logo_key=data.get("logo_key"),
             n=int(data.get("n", 1)),
             temperature=float(data.get("temperature", 0.7)),
+            formats=tuple(parse_format(label) for label in data.get("formats", ())),
+            font_pairing=data.get("font_pairing"),
+            accent_color=data.get("accent_color"),
         )
 
 
@@ -72,11 +90,57 @@ def job_id_for(source: ObjectRef, raw_spec: Any, model: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
+def format_job_id(set_id: str, poster_format: PosterFormat) -> str:
+    """The job of one format of a multi-format request: distinct per format, stable per request."""
+    return hashlib.sha256(f"{set_id}\0{poster_format.label}".encode()).hexdigest()[:32]
+
+
 def stem_for(key: str, input_prefix: str) -> str:
     """The key relative to the input prefix, without its extension: ``incoming/a/b.jpg`` → ``a/b``."""
     relative = key[len(input_prefix) :] if key.startswith(input_prefix) else key
     root, _ = posixpath.splitext(relative)
     return root
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Whom a job answers and where its outcome goes.
+
+    ``correlation_id`` comes back in the completion event of a job asked for by an event; ``format`` is
+    the job's size within a multi-format request ``set_id`` (all its formats are ``set_labels``).
+    """
+
+    correlation_id: str | None = None
+    format: PosterFormat | None = None
+    set_id: str | None = None
+    set_labels: tuple[str, ...] = ()
+
+    def folder(self, prefix: str, stem: str) -> str:
+        """``<prefix><stem>/`` or, for one format of a set, ``<prefix><stem>/<label>/``."""
+        return f"{prefix}{stem}/{self.format.label}/" if self.format else f"{prefix}{stem}/"
+
+    def failure_key(self, prefix: str, stem: str) -> str:
+        """``<prefix><stem>.json`` or, for one format of a set, ``<prefix><stem>/<label>.json``."""
+        return f"{prefix}{stem}/{self.format.label}.json" if self.format else f"{prefix}{stem}.json"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "correlation_id": self.correlation_id,
+            "format": self.format.label if self.format else None,
+            "set_id": self.set_id,
+            "set_labels": list(self.set_labels),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Delivery:
+        data = data or {}
+        label = data.get("format")
+        return cls(
+            correlation_id=data.get("correlation_id"),
+            format=parse_format(label) if label else None,
+            set_id=data.get("set_id"),
+            set_labels=tuple(data.get("set_labels") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -90,6 +154,7 @@ class Job:
     spec: JobSpec
     submitted_at: str = ""
     normalised: ObjectRef | None = None  # the copy the API is given when the upload itself cannot be
+    delivery: Delivery = field(default_factory=Delivery)
 
     @property
     def execution_name(self) -> str:
@@ -109,6 +174,7 @@ class Job:
             "spec": self.spec.to_dict(),
             "submitted_at": self.submitted_at,
             "normalised": asdict(self.normalised) if self.normalised else None,
+            "delivery": self.delivery.to_dict(),
         }
 
     @classmethod
@@ -121,6 +187,7 @@ class Job:
             spec=JobSpec.from_dict(data["spec"]),
             submitted_at=data.get("submitted_at", ""),
             normalised=ObjectRef(**data["normalised"]) if data.get("normalised") else None,
+            delivery=Delivery.from_dict(data.get("delivery")),
         )
 
 

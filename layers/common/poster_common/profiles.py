@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from poster_common.errors import InvalidJobSpecError
 from poster_common.models import JobSpec, ResultItem
@@ -50,7 +50,14 @@ class TaskRequest:
     parameters: dict[str, Any]
 
 
-RequestBuilder = Callable[[JobSpec, str, str | None], TaskRequest]
+class RequestBuilder(Protocol):
+    """Job spec + background URL + logo URL (+ the format's ``W*H`` size) → the create-task body."""
+
+    def __call__(
+        self, spec: JobSpec, background_url: str, logo_url: str | None, size: str | None = None, /
+    ) -> TaskRequest: ...
+
+
 ResultParser = Callable[[Mapping[str, Any]], tuple[ResultItem, ...]]
 SpecCheck = Callable[[JobSpec], None]
 
@@ -99,8 +106,11 @@ def _dropped(value: Any) -> tuple[dict[str, Any], ...]:
     return tuple(kept)
 
 
-def wanx_ast_request(spec: JobSpec, background_url: str, logo_url: str | None) -> TaskRequest:
-    """The ``wanx-ast`` body (protocol notes §2): the spec's own fields, under the API's names."""
+def wanx_ast_request(
+    spec: JobSpec, background_url: str, logo_url: str | None, size: str | None = None, /
+) -> TaskRequest:
+    """The ``wanx-ast`` body (protocol notes §2): the spec's own fields, under the API's names; ``size``,
+    ``font_pairing`` and ``accent_color`` are the composer's extensions (sent only when set)."""
     api_input: dict[str, Any] = {"title": list(spec.title)}
     if spec.subtitle:
         api_input["subtitle"] = list(spec.subtitle)
@@ -110,11 +120,21 @@ def wanx_ast_request(spec: JobSpec, background_url: str, logo_url: str | None) -
     if logo_url:
         api_input["logo"] = logo_url
     api_input["image_url"] = background_url
-    return TaskRequest(api_input, {"n": spec.n, "temperature": spec.temperature})
+    parameters: dict[str, Any] = {"n": spec.n, "temperature": spec.temperature}
+    if size:
+        parameters["size"] = size
+    if spec.font_pairing:
+        parameters["font_pairing"] = spec.font_pairing
+    if spec.accent_color:
+        parameters["accent_color"] = spec.accent_color
+    return TaskRequest(api_input, parameters)
 
 
-def wan25_i2i_request(spec: JobSpec, background_url: str, logo_url: str | None) -> TaskRequest:
-    """The ``wan2.5-i2i-preview`` body: a typesetting instruction, the background first, the logo second."""
+def wan25_i2i_request(
+    spec: JobSpec, background_url: str, logo_url: str | None, size: str | None = None, /
+) -> TaskRequest:
+    """The ``wan2.5-i2i-preview`` body: a typesetting instruction, the background first, the logo second
+    (the model keeps the background's size: ``size`` is not sent)."""
     prompt = _checked_prompt(spec, with_logo=logo_url is not None)
     images = [background_url] if logo_url is None else [background_url, logo_url]
     return TaskRequest({"prompt": prompt, "images": images}, {"n": spec.n})
@@ -167,7 +187,7 @@ WAN25_I2I_PREVIEW = ModelProfile(
     build_request=wan25_i2i_request,
     parse_results=task_results,
     quota=Quota(max_in_progress=1, submissions_per_second=2.0, queries_per_second=20.0),
-    ignored_fields=("underlay", "temperature"),
+    ignored_fields=("underlay", "temperature", "formats", "font_pairing", "accent_color"),
     check_spec=wan25_check_spec,
 )
 PROFILES: dict[str, ModelProfile] = {profile.model: profile for profile in (WANX_AST, WAN25_I2I_PREVIEW)}

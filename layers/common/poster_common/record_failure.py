@@ -28,7 +28,7 @@ def record_failure(state: ExecutionState, services: Services) -> dict[str, Any]:
     stage = state.failed_stage or "unknown"
     code, message = describe(stage, state)
     record = FailureRecord(job.job_id, stage, code, message, job.source, **_task_ids(state))
-    return {"failure_key": record_job_failure(job.stem, record, services), "code": code}
+    return {"failure_key": record_job_failure(job.stem, record, services, job=job), "code": code}
 
 
 def _task_ids(state: ExecutionState) -> dict[str, str | None]:
@@ -54,7 +54,7 @@ def record_ended_execution(execution_arn: str, services: Services) -> str | None
     code = _EXECUTION_CODES[status]
     message = f"the job's execution ended {status}" + (f" ({sanitise(str(error))})" if error else "")
     record = FailureRecord(state.job.job_id, "execution", code, message, state.job.source, **_task_ids(state))
-    return record_job_failure(state.job.stem, record, services)
+    return record_job_failure(state.job.stem, record, services, job=state.job)
 
 
 def describe(stage: str, state: ExecutionState) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import requests
 from poster_common import aws, profiles
 from poster_common.config import Settings
 from poster_common.durations import DurationLog
+from poster_common.format_sets import FormatSets
 from poster_common.poster_api import PosterApiClient
 from poster_common.quota_gate import SlotTable
 from poster_common.result_download import HostAllowlist
@@ -36,6 +37,7 @@ class Services:
     events: EventBridgeClient
     slots: SlotTable
     durations: DurationLog
+    format_sets: FormatSets
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Services:
@@ -61,6 +63,7 @@ class Services:
             sfn=aws.client("stepfunctions"),
             events=aws.client("events"),
             durations=DurationLog(dynamodb, settings.duration_table),
+            format_sets=FormatSets(dynamodb, settings.slot_table),
             slots=SlotTable(
                 dynamodb,
                 settings.slot_table,

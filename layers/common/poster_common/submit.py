@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from poster_common import images, jobspec, normalise, profiles
 from poster_common.errors import PermanentError, SidecarImageNotYetError, SourceMissingError, TransientError
-from poster_common.models import Job, ObjectRef, SubmittedTask, job_id_for, stem_for
+from poster_common.models import Delivery, Job, ObjectRef, SubmittedTask, format_job_id, job_id_for, stem_for
 from poster_common.notify import FailureRecord, record_job_failure
 
 if TYPE_CHECKING:
@@ -24,68 +24,64 @@ if TYPE_CHECKING:
 
     from poster_common.config import Settings
     from poster_common.services import Services
+    from poster_common.triggers import PosterRequest
 
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 UNSUPPORTED_EXTENSIONS = (".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif")
+SIDECAR_WITHOUT_IMAGE = "the sidecar has no image beside it (.png, .jpg or .jpeg with the same stem)"
 
 
-def plan_job(ref: ObjectRef, services: Services, *, last_try: bool = True) -> dict[str, Any] | None:
-    """Name the job an upload stands for; None when the object is not ours to process.
+def plan_job(request: PosterRequest, services: Services, *, last_try: bool = True) -> dict[str, Any] | None:
+    """Name the job a request stands for; None when an uploaded object is not ours to process.
 
     A sidecar whose image is not there yet raises ``SidecarImageNotYetError`` (the message comes back
-    later) until ``last_try``, when it becomes a ``SidecarWithoutImage`` failure record.
+    later) until ``last_try``, when it becomes a ``SidecarWithoutImage`` failure record. A "Poster
+    requested" event is always answered: an object that cannot be a job becomes a failure record.
     """
     settings = services.settings
-    key = ref.key
-    if not key.startswith(settings.input_prefix) or key.endswith("/"):
-        logger.info("ignoring %s: outside the input prefix", key)
-        return None
-    if key.endswith(jobspec.SIDECAR_SUFFIX):
-        image_key = _image_beside(ref.bucket, key, services)
-        if image_key is None:
-            if not last_try:
-                raise SidecarImageNotYetError(f"no image beside {key} yet")
-            return _problem(
-                ref,
-                settings.input_prefix,
-                "SidecarWithoutImage",
-                "the sidecar has no image beside it (.png, .jpg or .jpeg with the same stem)",
-                stem=key[len(settings.input_prefix) : -len(jobspec.SIDECAR_SUFFIX)],
-                model=settings.model,
-            )
-        ref = ObjectRef(ref.bucket, image_key)
-    extension = posixpath.splitext(ref.key)[1].lower()
-    if extension in UNSUPPORTED_EXTENSIONS:
-        return _problem(
-            ref,
-            settings.input_prefix,
-            "UnsupportedImageFormat",
-            f"{extension} files are not supported: upload a PNG or JPEG",
-            model=settings.model,
-        )
+    ref, asked = request.ref, request.correlation_id is not None or request.spec is not None
+    if request.problem is not None:
+        return _problem(request, *request.problem, services=services)
+    if not asked:
+        if not ref.key.startswith(settings.input_prefix) or ref.key.endswith("/"):
+            logger.info("ignoring %s: outside the input prefix", ref.key)
+            return None
+        if ref.key.endswith(jobspec.SIDECAR_SUFFIX):
+            image_key = _image_beside(ref.bucket, ref.key, services)
+            if image_key is None:
+                if not last_try:
+                    raise SidecarImageNotYetError(f"no image beside {ref.key} yet")
+                stem = ref.key[len(settings.input_prefix) : -len(jobspec.SIDECAR_SUFFIX)]
+                return _problem(request, "SidecarWithoutImage", SIDECAR_WITHOUT_IMAGE, services=services, stem=stem)
+            request = replace(request, ref=ObjectRef(ref.bucket, image_key))
+    extension = posixpath.splitext(request.ref.key)[1].lower()
+    if extension in UNSUPPORTED_EXTENSIONS or (asked and extension not in IMAGE_EXTENSIONS):
+        message = f"{extension or 'a file without extension'} is not supported: upload a PNG or JPEG"
+        return _problem(request, "UnsupportedImageFormat", message, services=services)
     if extension not in IMAGE_EXTENSIONS:
-        logger.info("ignoring %s: not an image", ref.key)
+        logger.info("ignoring %s: not an image", request.ref.key)
         return None
     try:
-        head = services.store.head(ref.bucket, ref.key, ref.version_id)
+        head = services.store.head(request.ref.bucket, request.ref.key, request.ref.version_id)
     except SourceMissingError as exc:
-        return _problem(ref, settings.input_prefix, exc.code, exc.message, model=settings.model)
-    source = ObjectRef(ref.bucket, ref.key, head.version_id or ref.version_id, head.etag)
-    raw = _raw_spec(source, head.metadata, services)
+        return _problem(request, exc.code, exc.message, services=services)
+    source = ObjectRef(request.ref.bucket, request.ref.key, head.version_id or request.ref.version_id, head.etag)
+    raw = _raw_spec(source, head.metadata, request.spec, services)
     return {
-        "job_id": job_id_for(source, asdict(raw), settings.model),
+        "job_id": job_id_for(source, _identity(raw), settings.model),
         "stem": stem_for(source.key, settings.input_prefix),
         "source": asdict(source),
         "raw_spec": asdict(raw),
         "size": head.size,
         "problem": None,
+        "correlation_id": request.correlation_id,
     }
 
 
 def start_job(request: dict[str, Any], services: Services) -> dict[str, Any]:
-    """Validate the job and park it for dispatch; permanent problems become a failure record."""
+    """Validate the job and park it (one job per format) for dispatch; permanent problems become a failure record."""
     settings = services.settings
     source = ObjectRef(**request["source"])
     try:
@@ -98,26 +94,55 @@ def start_job(request: dict[str, Any], services: Services) -> dict[str, Any]:
         normalised = _check_background(source, request["size"], request["job_id"], services)
         if spec.logo_key:
             _check_logo(source.bucket, spec.logo_key, services)
-        job = Job(request["job_id"], request["stem"], settings.model, source, spec, normalised=normalised)
     except PermanentError as exc:
-        record_submit_failure(
-            job_id=request["job_id"], stem=request["stem"], source=source, error=exc, services=services
+        logger.warning("job %s failed at submit: %s", request["job_id"], exc.code)
+        record = FailureRecord(
+            request["job_id"],
+            "submit",
+            exc.code,
+            exc.message,
+            source,
+            exc.request_id,
+            correlation_id=request.get("correlation_id"),
         )
+        record_job_failure(request["stem"], record, services)
         return {"outcome": "FAILED", "code": exc.code}
-    if not services.slots.park(job.to_dict()):
+    job = Job(request["job_id"], request["stem"], settings.model, source, spec, normalised=normalised)
+    parked = [services.slots.park(part.to_dict()) for part in _one_job_per_format(job, request, services)]
+    if not any(parked):
         logger.info("job %s was parked before: duplicate event", job.job_id)
         return {"outcome": "DUPLICATE"}
-    logger.info("job %s parked", job.job_id)
+    logger.info("job %s parked (%d of %d jobs new)", job.job_id, sum(parked), len(parked))
     return {"outcome": "PARKED"}
 
 
-def record_submit_failure(
-    *, job_id: str, stem: str, source: ObjectRef, error: PermanentError | TransientError, services: Services
-) -> None:
+def _one_job_per_format(job: Job, request: dict[str, Any], services: Services) -> list[Job]:
+    """The job itself, or one job per format (their request opened in the quota gate's table first).
+
+    A model that cannot render at a size (its profile ignores ``formats``) gets the one job; its manifest says so.
+    """
+    correlation_id = request.get("correlation_id")
+    profile = profiles.find_profile(job.model)
+    formats = () if profile is None or "formats" in profile.ignored_fields else job.spec.formats
+    if not formats:
+        return [replace(job, delivery=Delivery(correlation_id=correlation_id))]
+    labels = tuple(f.label for f in formats)
+    services.format_sets.open(job.job_id, labels)
+    return [
+        replace(
+            job,
+            job_id=format_job_id(job.job_id, poster_format),
+            delivery=Delivery(correlation_id, poster_format, job.job_id, labels),
+        )
+        for poster_format in formats
+    ]
+
+
+def record_submit_failure(job: Job, error: PermanentError | TransientError, services: Services) -> None:
     """The failure record and FAILED event of a job that never reached the state machine."""
-    logger.warning("job %s failed at submit: %s", job_id, error.code)
-    record = FailureRecord(job_id, "submit", error.code, error.message, source, request_id=error.request_id)
-    record_job_failure(stem, record, services)
+    logger.warning("job %s failed at submit: %s", job.job_id, error.code)
+    record = FailureRecord(job.job_id, "submit", error.code, error.message, job.source, request_id=error.request_id)
+    record_job_failure(job.stem, record, services, job=job)
 
 
 def submit_task(
@@ -146,7 +171,8 @@ def submit_task(
     background_url = store.presign_get(
         background.bucket, background.key, version_id=background.version_id, expires=settings.presign_expires_seconds
     )
-    request = profile.build_request(job.spec, background_url, logo_url)
+    size = job.delivery.format.size if job.delivery.format else None
+    request = profile.build_request(job.spec, background_url, logo_url, size)
     return services.api.submit(
         job.model,
         request.input,
@@ -220,24 +246,53 @@ def _image_beside(bucket: str, sidecar_key: str, services: Services) -> str | No
     return None
 
 
-def _raw_spec(source: ObjectRef, metadata: dict[str, str], services: Services) -> jobspec.RawSpec:
-    sidecar = jobspec.sidecar_key_for(source.key)
+def _raw_spec(source: ObjectRef, metadata: dict[str, str], inline: Any, services: Services) -> jobspec.RawSpec:
+    """The event's inline spec, else the sidecar, the metadata or the file name; over the brand files' defaults."""
+    if inline is not None:
+        raw = jobspec.raw_from_event(inline)
+    else:
+        try:
+            body = services.store.read(source.bucket, jobspec.sidecar_key_for(source.key), max_bytes=64 * 1024)
+        except SourceMissingError:
+            raw = jobspec.raw_from_metadata(metadata) or jobspec.raw_from_filename(source.key)
+        else:
+            raw = jobspec.raw_from_sidecar(body)
+    return jobspec.with_defaults(raw, _brand_defaults(source, services))
+
+
+def _brand_defaults(source: ObjectRef, services: Services) -> dict[str, Any]:
+    """The ``brand.json`` files from the input prefix down to the image's folder, the nearest winning."""
+    defaults: dict[str, Any] = {}
+    for folder in jobspec.brand_folders(source.key, services.settings.input_prefix):
+        key = folder + jobspec.BRAND_FILE
+        try:
+            body = services.store.read(source.bucket, key, max_bytes=64 * 1024)
+        except SourceMissingError:
+            continue
+        defaults.update(jobspec.brand_defaults(body, key))
+    return defaults
+
+
+def _identity(raw: jobspec.RawSpec) -> Any:
+    """What names a job besides the image version and the model: the validated spec, so the same spec sent by
+    upload (sidecar, metadata) or by event is one job; a spec that fails validation is named by its raw data."""
     try:
-        body = services.store.read(source.bucket, sidecar, max_bytes=64 * 1024)
-    except SourceMissingError:
-        return jobspec.raw_from_metadata(metadata) or jobspec.raw_from_filename(source.key)
-    return jobspec.raw_from_sidecar(body)
+        return jobspec.validate(raw).to_dict()
+    except PermanentError:
+        return raw.data
 
 
 def _problem(
-    ref: ObjectRef, input_prefix: str, code: str, message: str, *, model: str, stem: str | None = None
+    request: PosterRequest, code: str, message: str, *, services: Services, stem: str | None = None
 ) -> dict[str, Any]:
+    settings, ref = services.settings, request.ref
     problem = {"code": code, "message": message}
     return {
-        "job_id": job_id_for(ref, problem, model),
-        "stem": stem if stem is not None else stem_for(ref.key, input_prefix),
+        "job_id": job_id_for(ref, problem, settings.model),
+        "stem": stem or request.stem or stem_for(ref.key, settings.input_prefix),
         "source": asdict(ref),
         "raw_spec": None,
         "size": 0,
         "problem": problem,
+        "correlation_id": request.correlation_id,
     }

@@ -108,7 +108,13 @@ def test_wan25_keeps_non_latin_text_and_quotes_verbatim() -> None:
 
 
 def test_wan25_reports_the_fields_it_cannot_honour() -> None:
-    assert profile_for("wan2.5-i2i-preview").ignored_fields == ("underlay", "temperature")
+    assert profile_for("wan2.5-i2i-preview").ignored_fields == (
+        "underlay",
+        "temperature",
+        "formats",
+        "font_pairing",
+        "accent_color",
+    )
 
 
 def test_wan25_refuses_text_that_would_be_truncated() -> None:

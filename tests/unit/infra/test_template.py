@@ -182,9 +182,12 @@ def test_bucket_policy_denies_requests_without_tls(resources: dict[str, Any], bu
 def test_input_notification_goes_to_the_queue_filtered_on_the_input_prefix(
     resources: dict[str, Any],
 ) -> None:
-    # GIVEN the input bucket's notification configuration
+    # GIVEN the input bucket's notification configuration (S3 notifications unless UploadNotifications=eventbridge)
     bucket = resources["InputBucket"]
-    configs = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    condition, via_eventbridge, via_queue = bucket["Properties"]["NotificationConfiguration"]["Fn::If"]
+    assert condition == "UploadsViaEventBridge"
+    assert via_eventbridge == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    configs = via_queue["QueueConfigurations"]
     # THEN every object creation under InputPrefix (and nothing else) is sent to UploadQueue
     assert len(configs) == 1
     config = configs[0]
@@ -193,6 +196,26 @@ def test_input_notification_goes_to_the_queue_filtered_on_the_input_prefix(
     assert config["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]
     # AND the queue policy exists before S3 validates the destination
     assert "UploadQueuePolicy" in _as_list(bucket.get("DependsOn", []))
+
+
+def test_eventbridge_routes_end_in_the_upload_queue(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    # GIVEN the two rules that turn events into jobs
+    assert template["Parameters"]["UploadNotifications"]["Default"] == "sqs"
+    created = resources["ObjectCreatedRule"]
+    requested = resources["PosterRequestedRule"]
+    # THEN S3's "Object Created" under InputPrefix of the input bucket (only when chosen) goes to the queue
+    assert created["Condition"] == "UploadsViaEventBridge"
+    pattern = created["Properties"]["EventPattern"]
+    assert (pattern["source"], pattern["detail-type"]) == (["aws.s3"], ["Object Created"])
+    assert pattern["detail"]["object"]["key"] == [{"prefix": {"Ref": "InputPrefix"}}]
+    bucket_name = resources["InputBucket"]["Properties"]["BucketName"]
+    assert pattern["detail"]["bucket"]["name"] == [bucket_name]
+    # AND "Poster requested" from the configured source always does
+    pattern = requested["Properties"]["EventPattern"]
+    assert (pattern["source"], pattern["detail-type"]) == ([{"Ref": "PosterRequestSource"}], ["Poster requested"])
+    assert "Condition" not in requested
+    for rule in (created, requested):
+        assert rule["Properties"]["Targets"] == [{"Id": "upload-queue", "Arn": {"Fn::GetAtt": ["UploadQueue", "Arn"]}}]
 
 
 # ------------------------------------------------------------------ queue
@@ -219,13 +242,13 @@ def test_upload_queue_visibility_is_at_least_six_submit_timeouts(
     assert _prop(resources, "UploadQueue", "VisibilityTimeout") >= 6 * submit_timeout
 
 
-def test_queue_policy_lets_only_the_input_bucket_send(resources: dict[str, Any]) -> None:
+def test_queue_policy_lets_only_the_input_bucket_and_the_two_rules_send(resources: dict[str, Any]) -> None:
     # GIVEN the queue policy
     props = resources["UploadQueuePolicy"]["Properties"]
     assert props["Queues"] == [{"Ref": "UploadQueue"}]
     allows = [s for s in props["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
-    # THEN the only Allow is SendMessage from S3, for the input bucket of this account
-    assert len(allows) == 1
+    # THEN the only Allows are SendMessage from S3, for the input bucket of this account, and from the two rules
+    assert len(allows) == 2
     allow = allows[0]
     assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
     assert allow["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
@@ -234,6 +257,13 @@ def test_queue_policy_lets_only_the_input_bucket_send(resources: dict[str, Any])
     bucket_name = resources["InputBucket"]["Properties"]["BucketName"]["Fn::Sub"]
     assert source_arn == {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{bucket_name}"}
     assert conditions["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    rules = allows[1]
+    assert rules["Principal"] == {"Service": "events.amazonaws.com"}
+    assert rules["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
+    assert rules["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        {"Fn::GetAtt": ["PosterRequestedRule", "Arn"]},
+        {"Fn::If": ["UploadsViaEventBridge", {"Fn::GetAtt": ["ObjectCreatedRule", "Arn"]}, {"Ref": "AWS::NoValue"}]},
+    ]
 
 
 # ------------------------------------------------------------------ functions
@@ -409,7 +439,11 @@ def test_submit_permissions_are_scoped(resources: dict[str, Any]) -> None:
     normalised = {"Fn::Sub": "${OutputBucket.Arn}/normalised/*"}  # re-encoded backgrounds, read back to presign
     assert allowed["s3:GetObject"] == [{"Fn::Sub": "${InputBucket.Arn}/*"}, normalised]
     assert allowed["s3:GetObjectVersion"] == [{"Fn::Sub": "${InputBucket.Arn}/*"}]
-    assert allowed["s3:PutObject"] == [{"Fn::Sub": "${OutputBucket.Arn}/${FailurePrefix}*"}, normalised]
+    assert allowed["s3:PutObject"] == [
+        {"Fn::Sub": "${OutputBucket.Arn}/${FailurePrefix}*"},
+        REQUEST_MANIFESTS,  # the last format of a multi-format request failing at submit writes the request's
+        normalised,
+    ]
     assert allowed["secretsmanager:GetSecretValue"] == [{"Ref": "ApiKeySecret"}]
     assert allowed["states:StartExecution"] == [{"Ref": "PosterStateMachine"}]
     assert allowed["dynamodb:GetItem"] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
@@ -432,9 +466,22 @@ def test_poll_only_reads_the_secret_and_the_task_durations(resources: dict[str, 
     assert _templates(resources, "PollFunction") == []
 
 
+REQUEST_MANIFESTS = {"Fn::Sub": "${OutputBucket.Arn}/${OutputPrefix}*/manifest.json"}
+
+
+def _settles_format_sets_only(resources: dict[str, Any], logical_id: str) -> None:
+    """UpdateItem on the quota gate's table, only on ``set#`` items (poster_common/format_sets.py)."""
+    [statement] = [s for s in _inline_statements(resources[logical_id]) if s.get("Sid") == "SettleFormatSets"]
+    assert statement["Action"] == "dynamodb:UpdateItem"
+    assert statement["Resource"] == {"Fn::GetAtt": ["SlotTable", "Arn"]}
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["set#*"]}}
+
+
 def test_finalize_writes_posters_only(resources: dict[str, Any]) -> None:
     allowed = _allowed(resources, "FinalizeFunction")
     assert allowed["s3:PutObject"] == [{"Fn::Sub": "${OutputBucket.Arn}/${OutputPrefix}*"}]
+    assert allowed["dynamodb:UpdateItem"] == [{"Fn::GetAtt": ["SlotTable", "Arn"]}]
+    _settles_format_sets_only(resources, "FinalizeFunction")
     assert allowed["secretsmanager:GetSecretValue"] == [{"Ref": "ApiKeySecret"}]
     assert not any(a.startswith("s3:Get") for a in allowed)
     assert ("EventBridgePutEventsPolicy", {"EventBusName": "default"}) in _templates(resources, "FinalizeFunction")
@@ -442,7 +489,11 @@ def test_finalize_writes_posters_only(resources: dict[str, Any]) -> None:
 
 def test_record_failure_writes_failure_records_only(resources: dict[str, Any]) -> None:
     allowed = _allowed(resources, "RecordFailureFunction")
-    assert allowed == {"s3:PutObject": [{"Fn::Sub": "${OutputBucket.Arn}/${FailurePrefix}*"}]}
+    assert allowed == {
+        "s3:PutObject": [{"Fn::Sub": "${OutputBucket.Arn}/${FailurePrefix}*"}, REQUEST_MANIFESTS],
+        "dynamodb:UpdateItem": [{"Fn::GetAtt": ["SlotTable", "Arn"]}],
+    }
+    _settles_format_sets_only(resources, "RecordFailureFunction")
     assert _templates(resources, "RecordFailureFunction") == [
         ("EventBridgePutEventsPolicy", {"EventBusName": "default"})
     ]
