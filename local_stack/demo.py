@@ -1,9 +1,10 @@
 """``make demo``: the sample photos in, finished posters out — the whole pipeline on the local stack.
 
 Uploads ``events/samples/backgrounds/*`` (each after its sidecar from ``events/samples/sidecars/``,
-when it has one) and the sample logo, waits for every job while showing progress, then writes
-``OUT/index.html`` (each input beside its posters) and ``OUT/summary.json``. Exits 1 if a job that
-should succeed did not.
+when it has one; the Hubble photo's asks for two formats) and the sample logo, puts the "Poster requested"
+events of ``events/samples/requests/`` on the bus (an automation asking for a photo outside the input
+prefix, in three formats), waits for every job while showing progress, then writes ``OUT/index.html``
+(each input beside its posters) and ``OUT/summary.json``. Exits 1 if a job that should succeed did not.
 """
 
 from __future__ import annotations
@@ -34,30 +35,48 @@ def say(message: str) -> None:
 
 @dataclass(frozen=True)
 class Sample:
+    """One demo job: an upload under ``incoming/`` (with its sidecar), or a "Poster requested" event's ``request``."""
+
     image: Path
     sidecar: Path | None
+    key: str
+    request: dict[str, Any] | None = None
 
     @property
     def stem(self) -> str:
-        return self.image.stem
+        return self.key.removeprefix("incoming/").rsplit(".", 1)[0]
+
+    @property
+    def how(self) -> str:
+        if self.request is not None:
+            return f"event: Poster requested (correlation_id {self.request.get('correlation_id')})"
+        return "upload" + (" + sidecar" if self.sidecar else "")
 
 
 def samples(folder: Path = SAMPLES) -> list[Sample]:
     found = []
     for image in sorted((folder / "backgrounds").iterdir()):
         sidecar = folder / "sidecars" / f"{image.stem}.poster.json"
-        found.append(Sample(image, sidecar if sidecar.exists() else None))
+        found.append(Sample(image, sidecar if sidecar.exists() else None, f"incoming/{image.name}"))
+    for path in sorted((folder / "requests").glob("*.json")):
+        asked = json.loads(path.read_text(encoding="utf-8"))
+        found.append(Sample(folder / asked["upload"]["file"], None, asked["upload"]["key"], asked["detail"]))
     return found
 
 
 def upload_all(stack: LocalStack, jobs: list[Sample]) -> None:
     stack.upload(SAMPLES / "logos" / "horse.png", LOGO_KEY)
+    events = stack.client("events")
     for sample in jobs:
         # The sidecar first: Submit reads it when the image's event arrives (and a sidecar event
         # that comes before its image is simply tried again later).
         if sample.sidecar is not None:
             stack.upload(sample.sidecar, f"incoming/{sample.stem}.poster.json")
-        stack.upload(sample.image, f"incoming/{sample.image.name}")
+        stack.upload(sample.image, sample.key)
+        if sample.request is not None:
+            source = stack.environment["POSTER_REQUEST_SOURCE"]
+            detail = json.dumps(sample.request, ensure_ascii=False)
+            events.put_events(Entries=[{"Source": source, "DetailType": "Poster requested", "Detail": detail}])
 
 
 def poll(stack: LocalStack, stem: str) -> Outcome | None:
@@ -96,19 +115,19 @@ def collect(stack: LocalStack, jobs: list[Sample], outcomes: dict[str, Outcome],
         shutil.copyfile(sample.image, folder / f"input{sample.image.suffix}")
         outcome = outcomes.get(sample.stem)
         entry: dict[str, Any] = {
-            "source": f"incoming/{sample.image.name}",
+            "source": sample.key,
+            "how": sample.how,
             "input": f"{sample.stem}/input{sample.image.suffix}",
             "status": outcome.status if outcome else "TIMED_OUT",
             "outputs": [],
             "failure_code": None,
         }
         if outcome and outcome.manifest:
-            for result in outcome.manifest.get("results", []):
-                if result.get("status") == "COPIED":
-                    target = folder / Path(result["key"]).name
-                    body = s3.get_object(Bucket=stack.output_bucket, Key=result["key"])["Body"].read()
-                    target.write_bytes(body)
-                    entry["outputs"].append(str(target.relative_to(out)))
+            for key in poster_keys(outcome.manifest):
+                # one folder per format of a multi-format request: posters/<stem>/<format>/<i>.png
+                target = folder / key.removeprefix(f"posters/{sample.stem}/").replace("/", "-")
+                target.write_bytes(s3.get_object(Bucket=stack.output_bucket, Key=key)["Body"].read())
+                entry["outputs"].append(str(target.relative_to(out)))
             (folder / "manifest.json").write_text(json.dumps(outcome.manifest, indent=2, ensure_ascii=False))
             entry["task_id"] = outcome.manifest.get("task_id")
         if outcome and outcome.failure:
@@ -116,6 +135,13 @@ def collect(stack: LocalStack, jobs: list[Sample], outcomes: dict[str, Outcome],
             entry["failure_message"] = outcome.failure.get("message")
         summary.append(entry)
     return summary
+
+
+def poster_keys(manifest: dict[str, Any]) -> list[str]:
+    """The posters a manifest names: a job's copied results, or every format's of a multi-format request."""
+    if "formats" in manifest:
+        return [key for key in manifest["output_keys"] if not key.endswith("manifest.json")]
+    return [result["key"] for result in manifest.get("results", []) if result.get("status") == "COPIED"]
 
 
 def write_gallery(summary: list[dict[str, Any]], out: Path) -> None:
@@ -129,7 +155,8 @@ def write_gallery(summary: list[dict[str, Any]], out: Path) -> None:
         )
         rows.append(
             f'<tr><td><img src="{html.escape(entry["input"])}" alt=input><br>'
-            f"<code>{html.escape(entry['source'])}</code></td><td class={entry['status'].lower()}>"
+            f"<code>{html.escape(entry['source'])}</code><br><small>{html.escape(entry['how'])}</small></td>"
+            f"<td class={entry['status'].lower()}>"
             f"{html.escape(entry['status'])}</td><td>{posters}</td></tr>"
         )
     (out / "index.html").write_text(
