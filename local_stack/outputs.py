@@ -44,7 +44,7 @@ def resolved_outputs(template: Template) -> dict[str, str]:
             if condition is not None and not template.condition(condition):
                 continue
             outputs[name] = template.resolve_str(spec["Value"])
-        except (TemplateError, KeyError) as error:
+        except (TemplateError, LookupError, TypeError, ValueError) as error:  # publishing must not stop start-up
             _LOG.debug("output %s not published locally: %s", name, error)
     return outputs
 
