@@ -131,3 +131,23 @@ def test_the_local_stack_publishes_the_templates_outputs(s3: Any) -> None:
     described = boto3.client("cloudformation", region_name="us-east-1").describe_stacks(StackName="poster-pipeline")
     published = {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0]["Outputs"]}
     assert published == {**outputs, "InputPrefix": "up/"}
+
+
+def test_the_client_imports_only_the_standard_library_and_boto3() -> None:
+    import ast
+    import sys
+    from pathlib import Path
+
+    import poster_pipeline_cli
+
+    allowed = set(sys.stdlib_module_names) | {"__future__", "boto3", "botocore", "poster_pipeline_cli"}
+    package = Path(poster_pipeline_cli.__file__).parent
+    imported = set()
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    type_stubs = {name for name in imported if name.startswith("mypy_boto3_")}  # under TYPE_CHECKING only
+    assert imported - type_stubs <= allowed
