@@ -180,9 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, metavar="DIR", help="download the posters to DIR/<stem>/ (implies --wait)"
     )
     waiting.add_argument(
-        "--timeout", type=_positive, default=DEFAULT_TIMEOUT, metavar="S", help="give up waiting after S seconds"
+        "--timeout",
+        type=_positive,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help="give up waiting after S seconds (default %(default).0f)",
     )
-    waiting.add_argument("--interval", type=_positive, default=2.0, metavar="S", help="seconds between polls")
+    waiting.add_argument(
+        "--interval", type=_positive, default=2.0, metavar="S", help="seconds between polls (default %(default)s)"
+    )
     waiting.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
     _add_common(submit, top=False)
 
