@@ -97,8 +97,8 @@ deploy: build ## sam deploy --guided
 	tools/sam.sh deploy --guided
 
 .PHONY: local-stack
-local-stack: $(STAMP) ## start the local stack and keep it running (prints the moto endpoint)
-	$(VENV)/bin/poster-local-stack up
+local-stack: $(STAMP) ## start the local stack (stack name poster-pipeline) and keep it running (prints the moto endpoint)
+	$(VENV)/bin/poster-local-stack up --stack-name poster-pipeline
 
 .PHONY: clean
 clean: ## remove build output and caches (keeps .venv)

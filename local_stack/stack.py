@@ -44,6 +44,7 @@ from local_stack.iam.enforcement import MotoIamEnforcement
 from local_stack.lambda_seam import Handler, LambdaSeam, LambdaTarget
 from local_stack.moto_server import MotoServer, aws_environment
 from local_stack.observe import Execution, Outcome, StackObservation, UploadResult
+from local_stack.outputs import publish_outputs, resolved_outputs
 from local_stack.resources import CreatedResources, create_resources
 from local_stack.sfn_events import ExecutionEventEmulator, event_rules
 from local_stack.template import FunctionSpec, Template
@@ -247,6 +248,7 @@ class LocalStack(StackObservation):
         targets = self._install_handlers(template, functions)
         if self.use_event_sources:
             self._start_event_sources(template, functions, targets)
+        publish_outputs(self._admin_session(), self.moto_endpoint, self.stack_name, resolved_outputs(template))
         if self.iam is not None:  # last: everything above was set up without enforcement
             self.iam_enforcement = MotoIamEnforcement(self.moto_endpoint, self.iam).install()
 

@@ -1,0 +1,172 @@
+"""Fixtures of the ``poster-pipeline`` client's tests: a stack in moto (in process, no sockets) and a fake pipeline."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local_stack.outputs import publish_outputs
+from poster_pipeline_cli.jobs import Clock
+from tests.conftest import fixture_image
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+STACK = "poster-pipeline"
+INPUT_BUCKET = "pp-input"
+OUTPUT_BUCKET = "pp-output"
+OUTPUTS = {
+    "InputBucketName": INPUT_BUCKET,
+    "OutputBucketName": OUTPUT_BUCKET,
+    "InputPrefix": "incoming/",
+    "OutputPrefix": "posters/",
+    "FailurePrefix": "failed/",
+}
+PNG = b"\x89PNG\r\n\x1a\n" + b"poster" * 10
+
+
+@dataclass
+class FakeClock:
+    """Time that passes only when slept; ``at(t, action)`` runs ``action`` once time reaches ``t``."""
+
+    now: float = 0.0
+    actions: list[tuple[float, Callable[[], object]]] = field(default_factory=list)
+    sleeps: int = 0
+
+    def at(self, when: float, action: Callable[[], object]) -> None:
+        self.actions.append((when, action))
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.now += seconds
+        due = [item for item in self.actions if item[0] <= self.now]
+        self.actions = [item for item in self.actions if item[0] > self.now]
+        for _, action in due:
+            action()
+
+    def clock(self) -> Clock:
+        return Clock(monotonic=self.monotonic, sleep=self.sleep)
+
+
+class FakePipeline:
+    """Writes what the pipeline would: posters and a manifest (Finalize's shape), or a failure record."""
+
+    def __init__(self, s3: Any) -> None:
+        self.s3 = s3
+
+    def image_version(self, stem: str, extension: str = ".jpg") -> str | None:
+        head = self.s3.head_object(Bucket=INPUT_BUCKET, Key=f"incoming/{stem}{extension}")
+        version: str | None = head.get("VersionId")
+        return version
+
+    def finish(
+        self,
+        stem: str,
+        *,
+        version_id: str | None = None,
+        posters: int = 2,
+        failed: tuple[int, ...] = (),
+        formats: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        version_id = version_id or self.image_version(stem)
+        folders = [f"posters/{stem}/{name}/" for name in formats] or [f"posters/{stem}/"]
+        groups = []
+        for folder in folders:
+            results = []
+            for index in range(posters):
+                if index in failed:
+                    results.append({"index": index, "status": "FAILED", "code": "ResultNotImage", "message": "x"})
+                    continue
+                key = f"{folder}{index}.png"
+                self.s3.put_object(Bucket=OUTPUT_BUCKET, Key=key, Body=PNG, ContentType="image/png")
+                results.append({"index": index, "status": "COPIED", "key": key, "content_type": "image/png"})
+            groups.append(results)
+        manifest: dict[str, Any] = {
+            "job_id": "job-1",
+            "source": {"bucket": INPUT_BUCKET, "key": f"incoming/{stem}.jpg", "version_id": version_id},
+            "model": "wanx-ast",
+        }
+        if formats:
+            manifest["formats"] = [
+                {"format": name, "results": results} for name, results in zip(formats, groups, strict=True)
+            ]
+        else:
+            manifest["results"] = groups[0]
+        self.s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"posters/{stem}/manifest.json", Body=json.dumps(manifest))
+        return manifest
+
+    def fail(self, stem: str, *, code: str = "InvalidParameter", version_id: str | None = None) -> dict[str, Any]:
+        record = {
+            "job_id": "job-1",
+            "stage": "submit",
+            "code": code,
+            "message": "Range of underlay should be [0, 2]",
+            "task_id": None,
+            "request_id": None,
+            "source": {
+                "bucket": INPUT_BUCKET,
+                "key": f"incoming/{stem}.jpg",
+                "version_id": version_id or self.image_version(stem),
+            },
+            "recorded_at": "2026-11-24T09:00:00.000Z",
+        }
+        self.s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"failed/{stem}.json", Body=json.dumps(record))
+        return record
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    """moto's S3 (in process) with the stack's buckets (the input one versioned, as deployed) and the stack's
+    outputs published as `local_stack.outputs` does for the local stack."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
+            client.create_bucket(Bucket=bucket)
+        client.put_bucket_versioning(Bucket=INPUT_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        publish_outputs(boto3.session.Session(), None, STACK, OUTPUTS)
+        yield client
+
+
+@pytest.fixture
+def ticking_s3(s3: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`s3` whose every new object is one second newer than the one before (S3 keeps whole seconds)."""
+    import datetime
+
+    import moto.s3.models
+
+    start = datetime.datetime(2026, 11, 27, 9, 0, 0)  # naive UTC, as moto keeps it
+    ticks = iter(range(1_000_000))
+    monkeypatch.setattr(moto.s3.models, "utcnow", lambda: start + datetime.timedelta(seconds=next(ticks)))
+    return s3
+
+
+@pytest.fixture
+def pipeline(s3: Any) -> FakePipeline:
+    return FakePipeline(s3)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    """A real sample photo, copied so its name can be the stem."""
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(fixture_image("rocket.jpg").read_bytes())
+    return path
+
+
+def json_out(capsys: pytest.CaptureFixture[str]) -> Any:
+    """The JSON document the command printed on stdout."""
+    return json.loads(capsys.readouterr().out)
