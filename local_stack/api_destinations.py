@@ -25,8 +25,8 @@ jitter until ``MaximumRetryAttempts`` or ``MaximumEventAgeInSeconds``; any other
 not retried. What is not delivered goes to the target's DLQ as EventBridge puts it there: the event as the body and
 the attributes ``RULE_ARN``, ``TARGET_ARN``, ``ERROR_CODE``, ``ERROR_MESSAGE``, ``RETRY_ATTEMPTS`` and, when a limit
 ended it, ``EXHAUSTED_RETRY_CONDITION`` (locally ``ERROR_CODE`` is ``HTTP_<status>``, ``TIMEOUT``,
-``CONNECTION_FAILURE`` or ``NO_PERMISSIONS``). `ApiDestinationOptions` shortens the retry policy for tests and names
-the CA bundle the deliveries trust.
+``CONNECTION_FAILURE`` or ``NO_PERMISSIONS``). Deliveries trust the public CAs, as EventBridge does;
+`ApiDestinationOptions` names another CA bundle (a local receiver's) and shortens the retry policy for tests.
 
 Not emulated: Basic and OAuth connections (refused at start), ``InputTransformer`` and ``HttpParameters``, connection
 states (``DEAUTHORIZED`` …), the connection's own ``events!connection/…`` secret, EventBridge holding events beyond
@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import certifi
 import requests
 
 from local_stack.errors import LocalStackError
@@ -116,7 +117,8 @@ class ApiDestinationRoute:
 @dataclass(frozen=True)
 class ApiDestinationOptions:
     """Local knobs: ``retry`` replaces every target's policy (tests: seconds instead of a day); ``ca_bundle`` is
-    what deliveries trust (default: ``REQUESTS_CA_BUNDLE``, else certifi's)."""
+    what deliveries trust. By default the public CAs (certifi's), as EventBridge: never ``REQUESTS_CA_BUNDLE``, which
+    the local stack points at its own certificate for the handlers."""
 
     retry: RetryPolicy | None = None
     ca_bundle: str | None = None
@@ -509,7 +511,7 @@ class ApiDestinationEmulator:
         route = installed.route
         body = json.dumps(select_input_path(event, route.input_path), ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json; charset=utf-8", route.api_key_header: installed.api_key}
-        verify: str | bool = self.options.ca_bundle or True
+        verify = self.options.ca_bundle or certifi.where()  # requests' own CA bundle
         try:
             answer = self._http.request(
                 route.http_method,
