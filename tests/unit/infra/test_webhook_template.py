@@ -219,3 +219,12 @@ def test_finalize_may_read_the_posters_it_links_and_nothing_else(links: Template
 def test_only_finalize_gets_the_link_setting_as_one_global_variable(template: dict[str, Any]) -> None:
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["COMPLETION_LINK_SECONDS"] == {"Fn::If": ["WebhookLinks", {"Ref": "WebhookLinkExpirySeconds"}, "0"]}
+
+
+def test_readme_documents_the_webhook_contract() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Webhooks", 1)[1].split("\n## ", 1)[0]
+    for word in ("X-Poster-Webhook-Key", "WebhookSecretArn", "WebhookDLQUrl", "correlation_id", "links", "185"):
+        assert word in section, word
+    for parameter in ("CompletionWebhookUrl", "WebhookRateLimitPerSecond", "WebhookIncludeLinks"):
+        assert f"`{parameter}`" in readme, parameter
