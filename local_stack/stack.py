@@ -14,6 +14,9 @@ The engine follows the template's ``Engine`` parameter, as it deploys:
 - ``dashscope``: the composer's local server (`poster-composer serve`, a subprocess) stands in for
   DashScope; its quota and fault injection (``composer_config``) drive the pipeline's failure paths.
 
+A rule whose target is an EventBridge API destination (the template's completion webhook, when
+``CompletionWebhookUrl`` is set) is delivered by `local_stack.api_destinations`, with ``event_sources``.
+
 With ``enforce_iam=True`` it also creates an admin user and one IAM role per function and state
 machine with exactly the template's expanded policies, makes each handler sign with its own role
 (`local_stack.iam`), and switches moto's IAM enforcement on once set-up is done
@@ -35,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from local_stack.api_destinations import ApiDestinationEmulator, ApiDestinationOptions, start_api_destinations
 from local_stack.composer_process import ComposerProcess
 from local_stack.errors import LocalStackError
 from local_stack.event_source import EventSourceMapping
@@ -114,6 +118,8 @@ class LocalStack(StackObservation):
         its expanded policies (aws-sam-translator in process, ``local_stack.sam``), each handler signs with its own
         role's STS session, the stack's own clients with an admin user's key, and moto refuses
         whatever a policy does not allow (see `local_stack.iam`, `local_stack.iam.enforcement`).
+    api_destinations : ApiDestinationOptions | None
+        The API destination emulation's retry override and CA bundle (`local_stack.api_destinations`).
 
     Attributes (after `start`)
     --------------------------
@@ -121,7 +127,7 @@ class LocalStack(StackObservation):
     state_machine_arn, composer_origin (``""`` without composer), api_key, environment (the
     variables the handlers see), template, resources, seam, event_sources (mappings),
     composer (the process, or None); with ``enforce_iam``: iam (the roles and their sessions) and
-    iam_enforcement (moto's decisions).
+    iam_enforcement (moto's decisions); api_destinations (the emulation, or None without such a rule).
 
     Examples
     --------
@@ -149,6 +155,7 @@ class LocalStack(StackObservation):
         retry_visibility_seconds: int = 2,
         schedule_seconds: float | None = None,
         enforce_iam: bool = False,
+        api_destinations: ApiDestinationOptions | None = None,
     ) -> None:
         self.template_path = Path(template).resolve()
         self.parameters = dict(parameters or {})
@@ -165,6 +172,8 @@ class LocalStack(StackObservation):
         self.schedule_seconds = schedule_seconds
         self.enforce_iam = enforce_iam
         self.execution_events: ExecutionEventEmulator | None = None
+        self.api_destination_options = api_destinations
+        self.api_destinations: ApiDestinationEmulator | None = None
         self.iam: IamRoles | None = None
         self.iam_enforcement: MotoIamEnforcement | None = None
 
@@ -248,6 +257,9 @@ class LocalStack(StackObservation):
         targets = self._install_handlers(template, functions)
         if self.use_event_sources:
             self._start_event_sources(template, functions, targets)
+            self.api_destinations = start_api_destinations(
+                template, self.resources, session=self._admin_session(), options=self.api_destination_options
+            )
         publish_outputs(self._admin_session(), self.moto_endpoint, self.stack_name, resolved_outputs(template))
         if self.iam is not None:  # last: everything above was set up without enforcement
             self.iam_enforcement = MotoIamEnforcement(self.moto_endpoint, self.iam).install()
@@ -413,6 +425,9 @@ class LocalStack(StackObservation):
         if self.execution_events is not None:
             self.execution_events.stop()
             self.execution_events = None
+        if self.api_destinations is not None:
+            self.api_destinations.stop()
+            self.api_destinations = None
         for mapping in self.event_sources:
             mapping.stop()
         self.event_sources = []

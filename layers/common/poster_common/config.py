@@ -98,6 +98,7 @@ class Settings:
     read_timeout: float = _env("HTTP_READ_TIMEOUT", 30.0)
     submit_max_attempts: int = _env("SUBMIT_MAX_ATTEMPTS", 5)
     presign_expires_seconds: int = _env("PRESIGN_EXPIRES_SECONDS", 3600)
+    completion_link_seconds: int = _env("COMPLETION_LINK_SECONDS", 0)  # 0: the completion event has no links
     secret_max_age_seconds: int = _env("SECRET_MAX_AGE_SECONDS", 300)
     slot_table: str = _env("SLOT_TABLE", "")
     duration_table: str = _env("DURATION_TABLE", "")
@@ -157,6 +158,8 @@ class Settings:
             raise ValueError("MODEL_QUERIES_PER_SECOND must be > 0")
         if not 0 <= self.poll_hold_seconds <= 30:
             raise ValueError("POLL_HOLD_SECONDS must be between 0 and 30 (the Poll function's timeout is 45 s)")
+        if not 0 <= self.completion_link_seconds <= 7 * 86400:
+            raise ValueError("COMPLETION_LINK_SECONDS must be between 0 (no links) and 604800 (SigV4's 7 days)")
         if self.submit_max_attempts < 1:
             raise ValueError("SUBMIT_MAX_ATTEMPTS must be at least 1")
         written = (self.output_prefix, self.failure_prefix, self.normalised_prefix)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from poster_common.errors import NoResultCopiedError, PermanentError, TransientError
 from poster_common.format_sets import settle_format
-from poster_common.notify import publish_finished
+from poster_common.notify import completion_links, publish_finished
 from poster_common.profiles import find_profile
 from poster_common.result_download import open_result
 
@@ -57,15 +57,19 @@ def finalize_job(state: ExecutionState, services: Services, remaining_ms: Callab
         reasons = "; ".join(f"{o['index']}: {o['code']}" for o in outcomes) or "the task returned no results"
         raise NoResultCopiedError(f"no result could be copied ({reasons})")
     outcome = "SUCCEEDED" if len(copied) == len(outcomes) else "PARTIAL"
+    output_keys = [*copied, manifest_key]
     publish_finished(
         services.events,
         settings.event_bus_name,
         job_id=job.job_id,
         source=job.source,
         outcome=outcome,
-        output_keys=[*copied, manifest_key],
+        output_keys=output_keys,
         dropped=[{"result": o["index"], **d} for o in outcomes for d in o.get("dropped", ())],
         delivery=job.delivery,
+        links=completion_links(
+            services.store, settings.output_bucket, output_keys, expires_seconds=settings.completion_link_seconds
+        ),
     )
     settle_format(job, {"outcome": outcome, "output_keys": copied, "manifest_key": manifest_key}, services)
     return {"outcome": outcome, "output_keys": copied, "manifest_key": manifest_key}

@@ -1,10 +1,11 @@
-"""Failure records and the one "Poster job finished" event per job."""
+"""Failure records and the one "Poster job finished" event per job (README "Inputs and outputs": its detail is
+also the completion webhook's payload)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from poster_common.format_sets import settle_format
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
     from poster_common.models import Job, ObjectRef
     from poster_common.services import Services
+    from poster_common.storage import S3ObjectStore
 
 EVENT_SOURCE = "poster-pipeline"
 EVENT_DETAIL_TYPE = "Poster job finished"
@@ -68,6 +70,7 @@ def record_job_failure(stem: str, record: FailureRecord, services: Services, *, 
         outcome="FAILED",
         failure_code=record.code,
         delivery=delivery,
+        links=[] if settings.completion_link_seconds else None,  # with links on, every detail has the key
     )
     if job is not None:
         settle_format(job, {"outcome": "FAILED", "failure_code": record.code, "failure_key": key}, services)
@@ -85,10 +88,15 @@ def publish_finished(
     failure_code: str | None = None,
     dropped: list[dict[str, Any]] | None = None,
     delivery: Delivery | None = None,
+    links: list[dict[str, str]] | None = None,
 ) -> None:
-    """Put one event on the bus so other automations can chain on a finished job (README "Events")."""
+    """Put one event on the bus so other automations can chain on a finished job (README "Events").
+
+    ``links`` (`completion_links`) is added as the detail's ``links`` only when given: a stack without
+    ``WebhookIncludeLinks`` publishes no such key at all.
+    """
     delivery = delivery or Delivery()
-    detail = {
+    detail: dict[str, Any] = {
         "job_id": job_id,
         "correlation_id": delivery.correlation_id,
         "format": delivery.format.label if delivery.format else None,
@@ -99,6 +107,8 @@ def publish_finished(
         "failure_code": failure_code,
         "dropped": dropped or [],
     }
+    if links is not None:
+        detail["links"] = links
     events.put_events(
         Entries=[
             {
@@ -109,3 +119,29 @@ def publish_finished(
             }
         ]
     )
+
+
+def completion_links(
+    store: S3ObjectStore, bucket: str, keys: list[str], *, expires_seconds: int
+) -> list[dict[str, str]] | None:
+    """A presigned GET of each of ``keys`` with its expiry, for the completion event; None when links are off
+    (``expires_seconds`` 0: ``COMPLETION_LINK_SECONDS``, set by the template's ``WebhookIncludeLinks``).
+
+    A link is signed with the caller's credentials: it stops working at ``expires_at`` or when they expire.
+
+    Examples
+    --------
+    >>> completion_links(store, "out", ["posters/a/0.png"], expires_seconds=0) is None  # doctest: +SKIP
+    True
+    """
+    if expires_seconds <= 0:
+        return None
+    expires_at = (datetime.now(UTC) + timedelta(seconds=expires_seconds)).isoformat(timespec="seconds")
+    return [
+        {
+            "key": key,
+            "url": store.presign_get(bucket, key, expires=expires_seconds),
+            "expires_at": expires_at.replace("+00:00", "Z"),
+        }
+        for key in keys
+    ]

@@ -48,6 +48,10 @@ NOT_CREATED_BY_MOTO: dict[str, str] = {
         "do); so ComposerHttpApi's !Ref stays the literal ${ComposerHttpApi} in DASHSCOPE_BASE_URL"
     ),
     "AWS::CloudWatch::Alarm": "moto's cloudwatch models only AWS::CloudWatch::Dashboard for CloudFormation",
+    # The completion webhook's (CompletionWebhookUrl, off in these rehearsals); local_stack/api_destinations.py
+    # creates them through the API for the local stack.
+    "AWS::Events::ApiDestination": "moto's events models only AWS::Events::Rule, EventBus, Archive for CloudFormation",
+    "AWS::Events::Connection": "moto's events models only AWS::Events::Rule, EventBus, Archive for CloudFormation",
     "AWS::S3::BucketPolicy": "moto's s3 models only AWS::S3::Bucket for CloudFormation (policies: put_bucket_policy)",
     "AWS::SQS::QueuePolicy": "moto's sqs models only AWS::SQS::Queue for CloudFormation",
     "AWS::SecretsManager::Secret": "moto's secretsmanager has no CloudFormationModel at all",

@@ -89,6 +89,15 @@ def test_functions_can_do_what_they_need(
     assert policy_allows(policies[function], action, resource)
 
 
+def _either_branch(statements: list[Any]) -> list[dict[str, Any]]:
+    """The statements, a conditional one (``!If [Cond, statement, !Ref AWS::NoValue]``) by each of its branches."""
+    found: list[dict[str, Any]] = []
+    for statement in statements:
+        branches = statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
+        found += [branch for branch in branches if "Action" in branch]
+    return found
+
+
 def test_no_data_action_is_granted_on_every_resource() -> None:
     # GIVEN every statement of every role in the translated template
     wildcard = []
@@ -96,7 +105,7 @@ def test_no_data_action_is_granted_on_every_resource() -> None:
         if resource["Type"] != "AWS::IAM::Role":
             continue
         for policy in resource["Properties"].get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
+            for statement in _either_branch(policy["PolicyDocument"]["Statement"]):
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 data = [a for a in actions if a.split(":")[0] in {"s3", "dynamodb", "secretsmanager", "sqs", "states"}]
                 if statement.get("Resource") == "*" and data:
