@@ -1,12 +1,13 @@
 """The renderer's entry points: ``render_posters`` and ``encode_png``.
 
 Pipeline per request: decode the background (``source``) → analyse a ≤256 px copy (``analysis``) →
-palette (``colour``) → for each variant: a font pairing (``fonts``), a layout (``layout``: wrap, size,
-place), a colour scheme (``scheme``: text colours, panels), drawing (``draw``) and a contrast check on
-the finished pixels (``metrics``).  A logo is knocked out of a flat opaque background (``source``); a
-one-colour logo is drawn in the title's colour, so it contrasts like the text.  If a line misses WCAG
-AA, the scheme escalates (stronger colours, then a panel, then a more opaque one) and the block is
-redrawn over the restored background.
+palette (``colour``) → for each variant: a font pairing (``fonts``), a layout (``search.plan`` over the
+model in ``layout``: type scale in ``sizing``, blocks in ``stacking``, scored positions in ``candidates``,
+the chosen one set for real in ``realise``; boxes in ``geometry``), a colour scheme (``scheme``: text
+colours, panels), drawing (``draw``) and a contrast check on the finished pixels (``metrics``).  A logo is
+knocked out of a flat opaque background (``source``); a one-colour logo is drawn in the title's colour, so
+it contrasts like the text.  If a line misses WCAG AA, the scheme escalates (stronger colours, then a
+panel, then a more opaque one) and the block is redrawn over the restored background.
 
 Everything is deterministic: the only randomness (variant sampling) is seeded from a hash of the
 inputs.
@@ -58,10 +59,11 @@ from poster_composer.renderer.colour import RGB, accent, luminance_array, palett
 from poster_composer.renderer.draw import LineMask, line_mask, paint_line, paint_logo, paint_panel
 from poster_composer.renderer.errors import InvalidRequestError, TitleNotSettableError
 from poster_composer.renderer.fonts import PAIRING_NAMES, PAIRINGS, ROLES, is_bold, pairing_named
-from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, Taken, plan
+from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, Taken
 from poster_composer.renderer.metrics import AA_NORMAL, line_contrast, required_contrast
 from poster_composer.renderer.reframe import reframe
 from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme, scrim_box
+from poster_composer.renderer.search import plan
 from poster_composer.renderer.source import is_monochrome, load_background, load_logo
 from poster_composer.renderer.wrap import normalise
 
@@ -460,6 +462,22 @@ def _logo_luminance(logo: Image.Image | None) -> float | None:
     return float((lum * weights).sum() / max(float(weights.sum()), 1e-9))
 
 
+def _context(analysis: Analysis, request: PosterRequest, logo: Image.Image | None) -> _Context:
+    """What every variant shares: the analysis, the palette's (or the requested) accent, the logo, the seed."""
+    colours = palette(analysis.small)
+    return _Context(
+        analysis,
+        accent(colours) if request.accent is None else request.accent,
+        colours[0],
+        logo,
+        _logo_luminance(logo),
+        logo is not None and is_monochrome(logo),
+        request,
+        _paragraphs(request),
+        _seed(analysis.small, request, logo),
+    )
+
+
 def render_posters(
     background: bytes | Image.Image,
     request: PosterRequest,
@@ -505,20 +523,8 @@ def render_posters(
     if request.size is not None and request.size != base.size:
         base = reframe(base, request.size, analysis)
         analysis = analyse(base)
-    colours = palette(analysis.small)
-    seed = _seed(analysis.small, request, logo_image)
-    ctx = _Context(
-        analysis,
-        accent(colours) if request.accent is None else request.accent,
-        colours[0],
-        logo_image,
-        _logo_luminance(logo_image),
-        logo_image is not None and is_monochrome(logo_image),
-        request,
-        _paragraphs(request),
-        seed,
-    )
-    rng = random.Random(seed)
+    ctx = _context(analysis, request, logo_image)
+    rng = random.Random(ctx.seed)
     avoid: list[Taken] = []
     posters: list[RenderedPoster] = []
     for variant in range(request.n):

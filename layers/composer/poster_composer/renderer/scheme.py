@@ -38,7 +38,8 @@ from poster_composer.renderer.colour import (
     pick_text_colour,
 )
 from poster_composer.renderer.fonts import is_bold
-from poster_composer.renderer.metrics import expand, required_contrast, ring_width
+from poster_composer.renderer.geometry import expand
+from poster_composer.renderer.metrics import required_contrast, ring_width
 
 if TYPE_CHECKING:
     from poster_composer.renderer.layout import Layout, PlacedElement
