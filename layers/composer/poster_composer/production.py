@@ -54,11 +54,18 @@ def render_with_composer(background: bytes, request: SynthesisRequest, logo: byt
         n=request.n,
         temperature=request.temperature,
         size=request.size,
+        pairing=request.font_pairing,
+        accent=None if request.accent_color is None else _rgb(request.accent_color),
     )
     return [
         RenderedPng(encode_png(poster.image), tuple(poster.layout.get("dropped") or ()))
         for poster in render_posters(background, poster_request, logo)
     ]
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` as an RGB triple."""
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 def download_inputs(

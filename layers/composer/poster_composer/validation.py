@@ -35,6 +35,7 @@ MODEL_MESSAGE = "Model not exist."
 N_RANGE_MESSAGE = "Range of n should be [1, 4]"
 UNDERLAY_RANGE_MESSAGE = "Range of underlay should be [0, 2]"
 SIZE_MESSAGE = "Size should be width*height, e.g. 1280*1280."
+ACCENT_COLOR_MESSAGE = "Accent_color should be #RRGGBB, e.g. #1a73e8."
 MIN_POSTER_SIDE = 64
 MAX_POSTER_SIDE = 4096
 IMAGE_EDIT_MODELS = ("wan2.5-i2i-preview",)
@@ -72,6 +73,10 @@ class SynthesisRequest:
     top_p: float | None = None
     #: ``parameters.size`` (``"W*H"``, our extension of wanx-ast): the poster's size, reframed around the subject.
     size: tuple[int, int] | None = None
+    #: ``parameters.font_pairing`` (our extension): one of the renderer's pairings by name, for every variant.
+    font_pairing: str | None = None
+    #: ``parameters.accent_color`` (our extension): ``"#rrggbb"`` (lower case), the title's accent colour.
+    accent_color: str | None = None
 
 
 def check_api_key(authorization: str | None, expected: str | None) -> str:
@@ -245,8 +250,32 @@ def validate_synthesis(body: Mapping[str, Any], models: tuple[str, ...]) -> Synt
         temperature=0.7 if temperature is None else temperature,
         top_p=top_p,
         size=None if size is None else _poster_size(size),
+        font_pairing=_font_pairing(parameters),
+        accent_color=_accent_color(parameters),
         **fields,
     )
+
+
+def _font_pairing(parameters: Mapping[str, Any]) -> str | None:
+    """``parameters.font_pairing`` (absent: ``None``): the name of one of the renderer's pairings."""
+    name: str | None = _optional(parameters, "font_pairing", str, "Font_pairing")
+    if name is None:
+        return None
+    from poster_composer.renderer.fonts import PAIRING_NAMES  # the renderer's own list, loaded only when asked
+
+    if name not in PAIRING_NAMES:
+        raise InvalidParameterError(f"Font_pairing should be one of {', '.join(PAIRING_NAMES)}.")
+    return name
+
+
+def _accent_color(parameters: Mapping[str, Any]) -> str | None:
+    """``parameters.accent_color`` (absent: ``None``): ``"#RRGGBB"``, returned in lower case."""
+    colour: str | None = _optional(parameters, "accent_color", str, "Accent_color")
+    if colour is None:
+        return None
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
+        raise InvalidParameterError(ACCENT_COLOR_MESSAGE)
+    return colour.lower()
 
 
 def _parameters_and_n(parameters: Any) -> tuple[dict[str, Any], int]:

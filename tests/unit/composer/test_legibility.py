@@ -23,7 +23,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from poster_composer.renderer.fonts import HEAVY_SIZE, PAIRINGS, ROLES, SMALL_SIZE, face_for, load_font
-from poster_composer.renderer.layout import LEGIBLE_SIZE, MIN_SIZE, Paragraph, min_sizes
+from poster_composer.renderer.layout import Paragraph
+from poster_composer.renderer.sizing import LEGIBLE_SIZE, MIN_SIZE, min_sizes
 
 if TYPE_CHECKING:
     import numpy.typing as npt

@@ -194,3 +194,59 @@ def test_fonts_md_lists_every_package() -> None:
     for face in FACES.values():
         assert face.package.replace("_", "-") in text, face.package
     assert "OFL-1.1" in text
+
+
+def test_a_named_pairing_sets_every_variant_which_then_differ_in_composition() -> None:
+    # GIVEN three variants asked for in one pairing
+    background = canvas("chelsea.png", "9x16", 960)
+    posters = render_posters(background, request_for("mixed-short", n=3, pairing="oswald+lora"))
+    # THEN every variant uses it, and they differ in archetype or alignment
+    assert {p.layout["pairing"] for p in posters} == {"oswald+lora"}
+    compositions = [(p.layout["archetype"], p.layout["align"]) for p in posters]
+    assert len(set(compositions)) == 3, compositions
+    for poster in posters:
+        check_all(background, poster.image, poster.layout, "mixed-short")
+
+
+def test_naming_the_pairing_a_variant_would_get_changes_nothing_else() -> None:
+    # GIVEN the pairing the renderer picks by itself for the first variant
+    background = canvas("rocket.jpg", "1x1", 720)
+    default = render_posters(background, request_for("latin-short"))[0]
+    named = render_posters(background, request_for("latin-short", pairing=default.layout["pairing"]))[0]
+    # THEN the same poster, byte for byte
+    assert encode_png(named.image) == encode_png(default.image)
+    assert named.layout == default.layout
+
+
+@pytest.mark.parametrize("accent", [(0x1A, 0x73, 0xE8), (250, 240, 120), (20, 20, 20)])
+@pytest.mark.parametrize("photo", ["coffee.png", "hubble_deep_field.jpg"])
+def test_a_requested_accent_colours_the_title_at_4_5_to_1_or_more(accent: tuple[int, int, int], photo: str) -> None:
+    import colorsys
+
+    # GIVEN an accent colour, light, dark or mid-tone, over a light and a dark photo
+    background = canvas(photo, "1x1", 720)
+    poster = render_posters(background, request_for("latin-short", accent=accent))[0]
+    # THEN every line reaches 4.5:1 on the finished pixels (large titles included), the checks hold
+    lines = [ln for e in poster.layout["elements"] if e["role"] != "panel" for ln in e.get("lines", [])]
+    assert min(ln["contrast"] for ln in lines) >= 4.5
+    check_all(background, poster.image, poster.layout, "latin-short")
+    # AND the title keeps the accent's hue (only its lightness moves), unless it had to go to white or black
+    title = next(e for e in poster.layout["elements"] if e["role"] == "title")
+    r, g, b = (int(title["colour"][i : i + 2], 16) / 255 for i in (1, 3, 5))
+    hue, lightness, saturation = colorsys.rgb_to_hls(r, g, b)
+    want_hue, _, want_saturation = colorsys.rgb_to_hls(*(c / 255 for c in accent))
+    if want_saturation > 0.2 and 0.05 < lightness < 0.95 and saturation > 0.2:
+        assert min(abs(hue - want_hue), 1 - abs(hue - want_hue)) <= 0.02, (title["colour"], accent)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        PosterRequest(title=("x",), pairing="comic+papyrus"),
+        PosterRequest(title=("x",), accent=(0, 0, 256)),
+        PosterRequest(title=("x",), accent=(0, 0)),  # type: ignore[arg-type]
+    ],
+)
+def test_an_unknown_pairing_or_a_bad_accent_is_refused(request_: PosterRequest) -> None:
+    with pytest.raises(InvalidRequestError, match=r"pairing must be one of playfair|accent must be"):
+        render_posters(Image.new("RGB", (200, 200), "teal"), request_)

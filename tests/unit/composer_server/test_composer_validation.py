@@ -134,3 +134,52 @@ def test_a_malformed_or_out_of_range_size_is_refused(size: object) -> None:
 
     with pytest.raises(InvalidParameterError):
         validate_synthesis(body, ("wanx-ast",))
+
+
+def _with_parameters(**parameters: Any) -> dict[str, Any]:
+    body = _body()
+    body["parameters"] = parameters
+    return body
+
+
+def test_font_pairing_and_accent_color_are_optional_extensions() -> None:
+    # GIVEN a request naming a pairing and an accent colour, and one naming neither
+    named = validate_synthesis(_with_parameters(font_pairing="oswald+lora", accent_color="#1A73E8"), MODELS)
+    plain = validate_synthesis(_with_parameters(), MODELS)
+
+    # THEN both are parsed (the colour in lower case), and absent they are None
+    assert (named.font_pairing, named.accent_color) == ("oswald+lora", "#1a73e8")
+    assert (plain.font_pairing, plain.accent_color) == (None, None)
+
+
+def test_every_pairing_the_renderer_names_is_accepted() -> None:
+    from poster_composer.renderer.fonts import PAIRING_NAMES, PAIRINGS
+
+    assert tuple(p.name for p in PAIRINGS) == PAIRING_NAMES
+    for name in PAIRING_NAMES:
+        assert validate_synthesis(_with_parameters(font_pairing=name), MODELS).font_pairing == name
+
+
+def test_an_unknown_font_pairing_is_refused_with_the_valid_names() -> None:
+    from poster_composer.renderer.fonts import PAIRING_NAMES
+
+    with pytest.raises(InvalidParameterError) as raised:
+        validate_synthesis(_with_parameters(font_pairing="comic+papyrus"), MODELS)
+
+    assert (raised.value.code, raised.value.status) == ("InvalidParameter", 400)
+    assert raised.value.message == f"Font_pairing should be one of {', '.join(PAIRING_NAMES)}."
+    assert "playfair+source-sans" in raised.value.message
+
+
+def test_a_font_pairing_that_is_not_a_string_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match=r"^Font_pairing is not str\.$"):
+        validate_synthesis(_with_parameters(font_pairing=3), MODELS)
+
+
+@pytest.mark.parametrize("colour", ["1a73e8", "#1a73e", "#1a73e8f", "#gg0000", "red", "#FFF", 0x1A73E8, ["#1a73e8"]])
+def test_a_malformed_accent_color_is_refused(colour: object) -> None:
+    expected = r"^Accent_color is not str\.$" if not isinstance(colour, str) else r"^Accent_color should be #RRGGBB"
+    with pytest.raises(InvalidParameterError, match=expected) as raised:
+        validate_synthesis(_with_parameters(accent_color=colour), MODELS)
+
+    assert (raised.value.code, raised.value.status) == ("InvalidParameter", 400)

@@ -12,6 +12,8 @@ Public surface (stable: the server, the task layer and the CLI use only this):
   result per poster.
 - ``render_posters(background, request, logo=None)``: ``request.n`` distinct variants.
 - ``encode_png(image)``: deterministic PNG bytes.
+- ``PAIRING_NAMES``: the font pairings' names, valid values of ``PosterRequest.pairing`` (and of the API's
+  ``parameters.font_pairing``); ``PosterRequest.accent`` is an optional RGB accent colour.
 
 Errors (``poster_composer.renderer.errors``), each with a stable ``code`` attribute:
 
@@ -33,8 +35,10 @@ from poster_composer.renderer.errors import (
     RenderError,
     TitleNotSettableError,
 )
+from poster_composer.renderer.fonts import PAIRING_NAMES
 
 __all__ = [
+    "PAIRING_NAMES",
     "InvalidImageError",
     "InvalidRequestError",
     "PosterRequest",

@@ -28,12 +28,16 @@ Boxes are given in full-resolution pixel coordinates; ``Analysis.scale`` maps th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from poster_composer.renderer.metrics import dilate
+from poster_composer.renderer.morphology import dilate
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 ANALYSIS_SIZE = 256
 Array = npt.NDArray[np.float64]
@@ -118,6 +122,12 @@ class Analysis:
     def mean_edges(self, box: tuple[float, float, float, float]) -> float:
         """Mean edge energy under a full-resolution box."""
         return self.edges_sat.mean(*self._small_box(box))
+
+    def occupancy(self, boxes: Sequence[tuple[float, float, float, float]]) -> float:
+        """PosterLayout ``Occ``: mean saliency under full-resolution boxes (0 when there are none)."""
+        if not boxes:
+            return 0.0
+        return sum(self.mean_saliency(b) for b in boxes) / len(boxes)
 
 
 def small_copy(image: Image.Image, size: int = ANALYSIS_SIZE) -> tuple[Image.Image, float]:
@@ -283,6 +293,34 @@ def _main_object(saliency: Array, radius: int) -> npt.NDArray[np.bool_]:
     return np.zeros(saliency.shape, dtype=bool)
 
 
+def _contrast_and_edges(rgb: Array, radius: int) -> tuple[Array, Array]:
+    """The *contrast* saliency map (see the module doc) and the edge energy of an RGB array."""
+    h, w = rgb.shape[:2]
+    lab = _lab(rgb)
+    # One blur pass for the Lab colour and the lightness gradient (edges) together.
+    stacked = _blur(np.concatenate([lab, _gradient(lab[..., 0])[..., None]], axis=-1), radius)
+    blurred = stacked[..., :3]
+    edges = np.clip(stacked[..., 3] / 12.0, 0.0, 1.0)
+    mean = lab.reshape(-1, 3).mean(axis=0)
+    ft = np.linalg.norm(blurred - mean, axis=-1)
+    ft_n = ft / max(float(ft.max()), 40.0)
+
+    grad = _blur(_gradient(blurred[..., 0]), radius * 2)
+    med = float(np.median(grad))
+    spread = max(float(np.percentile(grad, 99)) - med, 2.0)
+    grad_n = np.clip((grad - med) / spread, 0.0, 1.0)
+
+    cs = np.linalg.norm(blurred - _coarse_blur(blurred, radius * 8), axis=-1)
+    cs_n = np.clip(cs / max(float(np.percentile(cs, 99)), 15.0), 0.0, 1.0)
+
+    yy, xx = np.mgrid[0:h, 0:w]
+    centre = np.exp(-(((xx - (w - 1) / 2) / (0.45 * w)) ** 2 + ((yy - (h - 1) / 2) / (0.45 * h)) ** 2) / 2)
+    base = _blur((0.45 * ft_n + 0.3 * grad_n + 0.25 * cs_n) * (0.75 + 0.25 * centre), radius * 2)
+    # Sharpen (square) so that large, merely colourful regions weigh less than the subject's peaks.
+    sharpened: Array = np.clip(base / max(float(base.max()), 0.5), 0.0, 1.0) ** 2
+    return sharpened, edges
+
+
 def analyse(image: Image.Image) -> Analysis:
     """Compute saliency and edge maps of an RGB background.
 
@@ -306,28 +344,7 @@ def analyse(image: Image.Image) -> Analysis:
     rgb = np.asarray(small, dtype=np.float64)
     h, w = rgb.shape[:2]
     radius = max(1, round(max(h, w) / 128))
-    lab = _lab(rgb)
-    # One blur pass for the Lab colour and the lightness gradient (edges) together.
-    stacked = _blur(np.concatenate([lab, _gradient(lab[..., 0])[..., None]], axis=-1), radius)
-    blurred = stacked[..., :3]
-    edges = np.clip(stacked[..., 3] / 12.0, 0.0, 1.0)
-    mean = lab.reshape(-1, 3).mean(axis=0)
-    ft = np.linalg.norm(blurred - mean, axis=-1)
-    ft_n = ft / max(float(ft.max()), 40.0)
-
-    grad = _blur(_gradient(blurred[..., 0]), radius * 2)
-    med = float(np.median(grad))
-    spread = max(float(np.percentile(grad, 99)) - med, 2.0)
-    grad_n = np.clip((grad - med) / spread, 0.0, 1.0)
-
-    cs = np.linalg.norm(blurred - _coarse_blur(blurred, radius * 8), axis=-1)
-    cs_n = np.clip(cs / max(float(np.percentile(cs, 99)), 15.0), 0.0, 1.0)
-
-    yy, xx = np.mgrid[0:h, 0:w]
-    centre = np.exp(-(((xx - (w - 1) / 2) / (0.45 * w)) ** 2 + ((yy - (h - 1) / 2) / (0.45 * h)) ** 2) / 2)
-    base = _blur((0.45 * ft_n + 0.3 * grad_n + 0.25 * cs_n) * (0.75 + 0.25 * centre), radius * 2)
-    # Sharpen (square) so that large, merely colourful regions weigh less than the subject's peaks.
-    base = np.clip(base / max(float(base.max()), 0.5), 0.0, 1.0) ** 2
+    base, edges = _contrast_and_edges(rgb, radius)
     skin = SKIN_WEIGHT * _skin(small, radius)
     hull = _hull(np.maximum(base, skin))
     soft = _blur(np.stack([_enclosure(base), hull], axis=-1), radius * 2)

@@ -1,7 +1,7 @@
 """Composition archetypes: where a text block may sit, how wide it is set and what backs it.
 
 Each archetype is a family of placements a designer would recognise, chosen per image by the layout
-search (``layout``) from the canvas's shape and the underlay setting:
+search (``candidates``, ``search``) from the canvas's shape and the underlay setting:
 
 - ``band``: a full-width headline band at the top or bottom (over calm sky or floor), centred text; its
   backing, when one is needed or asked for, spans the usable width;

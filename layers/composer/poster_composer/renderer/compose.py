@@ -1,12 +1,13 @@
 """The renderer's entry points: ``render_posters`` and ``encode_png``.
 
 Pipeline per request: decode the background (``source``) → analyse a ≤256 px copy (``analysis``) →
-palette (``colour``) → for each variant: a font pairing (``fonts``), a layout (``layout``: wrap, size,
-place), a colour scheme (``scheme``: text colours, panels), drawing (``draw``) and a contrast check on
-the finished pixels (``metrics``).  A logo is knocked out of a flat opaque background (``source``); a
-one-colour logo is drawn in the title's colour, so it contrasts like the text.  If a line misses WCAG
-AA, the scheme escalates (stronger colours, then a panel, then a more opaque one) and the block is
-redrawn over the restored background.
+palette (``colour``) → for each variant: a font pairing (``fonts``), a layout (``search.plan`` over the
+model in ``layout``: type scale in ``sizing``, blocks in ``stacking``, scored positions in ``candidates``,
+the chosen one set for real in ``realise``; boxes in ``geometry``), a colour scheme (``scheme``: text
+colours, panels), drawing (``draw``) and a contrast check on the finished pixels (``metrics``).  A logo is
+knocked out of a flat opaque background (``source``); a one-colour logo is drawn in the title's colour, so
+it contrasts like the text.  If a line misses WCAG AA, the scheme escalates (stronger colours, then a
+panel, then a more opaque one) and the block is redrawn over the restored background.
 
 Everything is deterministic: the only randomness (variant sampling) is seeded from a hash of the
 inputs.
@@ -57,11 +58,12 @@ from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.colour import RGB, accent, luminance_array, palette
 from poster_composer.renderer.draw import LineMask, line_mask, paint_line, paint_logo, paint_panel
 from poster_composer.renderer.errors import InvalidRequestError, TitleNotSettableError
-from poster_composer.renderer.fonts import PAIRINGS, ROLES, is_bold
-from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, Taken, plan
-from poster_composer.renderer.metrics import line_contrast, required_contrast
+from poster_composer.renderer.fonts import PAIRING_NAMES, PAIRINGS, ROLES, is_bold, pairing_named
+from poster_composer.renderer.layout import Layout, LayoutRequest, Paragraph, Taken
+from poster_composer.renderer.metrics import AA_NORMAL, line_contrast, required_contrast
 from poster_composer.renderer.reframe import reframe
 from poster_composer.renderer.scheme import Scheme, SchemeInput, plan_scheme, scrim_box
+from poster_composer.renderer.search import plan
 from poster_composer.renderer.source import is_monochrome, load_background, load_logo
 from poster_composer.renderer.wrap import normalise
 
@@ -95,6 +97,12 @@ class PosterRequest:
         ``(width, height)`` of the posters, or ``None`` for the background's own size.  The background is
         cropped to that aspect around its subject (faces and the main object kept whole) and scaled to
         exactly that size (``reframe``).
+    pairing:
+        The name of a font pairing (``fonts.PAIRING_NAMES``) for every variant, or ``None``: the variants
+        cycle through the pairings.  With a pairing, variants differ in archetype and alignment only.
+    accent:
+        The accent colour (RGB) for the titles instead of the palette's, or ``None``.  Its hue and
+        saturation are kept; its lightness moves as far as needed for every line to reach at least 4.5:1.
     """
 
     title: tuple[str, ...]
@@ -104,6 +112,8 @@ class PosterRequest:
     n: int = 1
     temperature: float = 0.7
     size: tuple[int, int] | None = None
+    pairing: str | None = None
+    accent: RGB | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,13 @@ def _validate(request: PosterRequest) -> None:
         or not all(MIN_SIDE <= v <= MAX_SIDE for v in request.size)
     ):
         raise InvalidRequestError(f"size must be (width, height) with each side between {MIN_SIDE} and {MAX_SIDE}")
+    if request.pairing is not None and request.pairing not in PAIRING_NAMES:
+        raise InvalidRequestError(f"pairing must be one of {', '.join(PAIRING_NAMES)}")
+    if request.accent is not None and (
+        len(request.accent) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in request.accent)
+    ):
+        raise InvalidRequestError("accent must be an (r, g, b) triple of integers between 0 and 255")
     for role in ROLES:
         values = getattr(request, role)
         if isinstance(values, str) or not all(isinstance(v, str) for v in values):
@@ -175,6 +192,13 @@ def _line_required(line: PlacedLine) -> float:
     """WCAG AA threshold of a line: bold only if every face drawing it is bold."""
     faces = [run.face for run in line.set.runs if run.face is not None and run.text.strip()]
     return required_contrast(line.set.size, bool(faces) and all(is_bold(face) for face in faces))
+
+
+def _line_floor(line: PlacedLine, brand_accent: bool) -> float:
+    """The contrast a line must reach before the scheme stops escalating: its WCAG AA threshold, and with a
+    requested accent colour at least 4.5:1 on every line, large or not."""
+    required = _line_required(line)
+    return max(required, AA_NORMAL) if brand_accent else required
 
 
 @dataclass
@@ -232,10 +256,10 @@ def _measure(
     return contrasts
 
 
-def _failures(layout: Layout, drawn: _Drawn) -> int:
+def _failures(layout: Layout, drawn: _Drawn, brand_accent: bool) -> int:
     failing = 0
     for (ei, li), value in drawn.contrasts.items():
-        if value < _line_required(layout.elements[ei].lines[li]):
+        if value < _line_floor(layout.elements[ei].lines[li], brand_accent):
             failing += 1
     return failing
 
@@ -256,7 +280,10 @@ class _Context:
 def _render_variant(
     image: Image.Image, ctx: _Context, variant: int, rng: random.Random, avoid: list[Taken]
 ) -> dict[str, Any]:
-    pairing = PAIRINGS[(ctx.seed + variant) % len(PAIRINGS)]
+    if ctx.request.pairing is not None:
+        pairing = pairing_named(ctx.request.pairing)
+    else:
+        pairing = PAIRINGS[(ctx.seed + variant) % len(PAIRINGS)]
     aspect = ctx.logo.width / ctx.logo.height if ctx.logo is not None else None
     layout_request = LayoutRequest(image.size, ctx.paragraphs, pairing, aspect, ctx.request.underlay)
     temperature = ctx.request.temperature if variant else 0.0
@@ -288,10 +315,11 @@ def _render_variant(
             level,
             ctx.logo_luminance,
             ctx.logo_monochrome,
+            ctx.request.accent is not None,
         )
         scheme = plan_scheme(image, given)
         drawn = _draw(image, layout, scheme, ctx.logo, ctx.logo_monochrome)
-        if _failures(layout, drawn) == 0 or level >= MAX_ESCALATION:
+        if _failures(layout, drawn, ctx.request.accent is not None) == 0 or level >= MAX_ESCALATION:
             break
         image.paste(original, (fx0, fy0))
         level += 1
@@ -434,6 +462,22 @@ def _logo_luminance(logo: Image.Image | None) -> float | None:
     return float((lum * weights).sum() / max(float(weights.sum()), 1e-9))
 
 
+def _context(analysis: Analysis, request: PosterRequest, logo: Image.Image | None) -> _Context:
+    """What every variant shares: the analysis, the palette's (or the requested) accent, the logo, the seed."""
+    colours = palette(analysis.small)
+    return _Context(
+        analysis,
+        accent(colours) if request.accent is None else request.accent,
+        colours[0],
+        logo,
+        _logo_luminance(logo),
+        logo is not None and is_monochrome(logo),
+        request,
+        _paragraphs(request),
+        _seed(analysis.small, request, logo),
+    )
+
+
 def render_posters(
     background: bytes | Image.Image,
     request: PosterRequest,
@@ -479,20 +523,8 @@ def render_posters(
     if request.size is not None and request.size != base.size:
         base = reframe(base, request.size, analysis)
         analysis = analyse(base)
-    colours = palette(analysis.small)
-    seed = _seed(analysis.small, request, logo_image)
-    ctx = _Context(
-        analysis,
-        accent(colours),
-        colours[0],
-        logo_image,
-        _logo_luminance(logo_image),
-        logo_image is not None and is_monochrome(logo_image),
-        request,
-        _paragraphs(request),
-        seed,
-    )
-    rng = random.Random(seed)
+    ctx = _context(analysis, request, logo_image)
+    rng = random.Random(ctx.seed)
     avoid: list[Taken] = []
     posters: list[RenderedPoster] = []
     for variant in range(request.n):

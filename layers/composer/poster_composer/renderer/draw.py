@@ -13,7 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from poster_composer.renderer.metrics import draw_runs, expand, ring_width
+from poster_composer.renderer.geometry import expand
+from poster_composer.renderer.metrics import draw_runs, ring_width
 
 if TYPE_CHECKING:
     from poster_composer.renderer.colour import RGB

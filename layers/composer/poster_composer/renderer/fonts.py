@@ -165,6 +165,22 @@ PAIRINGS: tuple[Pairing, ...] = (
         ("Inter-Regular", "NotoSansSC-Regular", _LATIN_FALLBACK),
     ),
 )
+#: The pairings' names, as the layout report and the request's ``font_pairing`` name them (one place for both).
+PAIRING_NAMES: tuple[str, ...] = tuple(pairing.name for pairing in PAIRINGS)
+
+
+def pairing_named(name: str) -> Pairing:
+    """The pairing called ``name`` (one of ``PAIRING_NAMES``).
+
+    Raises
+    ------
+    KeyError
+        No pairing has that name.
+    """
+    for pairing in PAIRINGS:
+        if pairing.name == name:
+            return pairing
+    raise KeyError(name)
 
 
 @functools.cache

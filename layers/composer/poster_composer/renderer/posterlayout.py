@@ -29,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from poster_composer.renderer.geometry import intersection
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -64,10 +66,6 @@ def _area(b: Box) -> float:
     return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
 
 
-def _intersection(a: Box, b: Box) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-
-
 def overlay(boxes: list[Box]) -> float | None:
     """``Ove``: mean IoU over ordered pairs of distinct boxes (``None`` below two)."""
     if len(boxes) < 2:
@@ -76,7 +74,7 @@ def overlay(boxes: list[Box]) -> float | None:
     for i, a in enumerate(boxes):
         for j, b in enumerate(boxes):
             if i != j:
-                inter = _intersection(a, b)
+                inter = intersection(a, b)
                 union = _area(a) + _area(b) - inter
                 values.append(inter / union if union > 0 else 0.0)
     return sum(values) / len(values)
@@ -103,7 +101,7 @@ def underlay_effectiveness(boxes: list[Box], underlay: list[bool]) -> tuple[floa
     for i, panel in enumerate(boxes):
         if not underlay[i]:
             continue
-        shares = [_intersection(panel, b) / _area(b) for j, b in enumerate(boxes) if not underlay[j] and _area(b) > 0]
+        shares = [intersection(panel, b) / _area(b) for j, b in enumerate(boxes) if not underlay[j] and _area(b) > 0]
         loose.append(max(shares, default=0.0))
         strict.append(1.0 if any(s >= 1.0 - 1e-6 for s in shares) else 0.0)
     if not loose or len(boxes) < 2:

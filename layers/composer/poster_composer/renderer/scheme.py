@@ -38,7 +38,8 @@ from poster_composer.renderer.colour import (
     pick_text_colour,
 )
 from poster_composer.renderer.fonts import is_bold
-from poster_composer.renderer.metrics import expand, required_contrast, ring_width
+from poster_composer.renderer.geometry import expand
+from poster_composer.renderer.metrics import required_contrast, ring_width
 
 if TYPE_CHECKING:
     from poster_composer.renderer.layout import Layout, PlacedElement
@@ -109,6 +110,11 @@ def _target(element: PlacedElement, face: str, level: int) -> tuple[float, float
     return min(design, 15.0), required
 
 
+def _saturation(role: str, given: SchemeInput) -> float:
+    """HSL saturation cap of a role's colour: a requested accent keeps its own saturation on the title."""
+    return 1.0 if given.brand_accent and role == "title" else SATURATION[role]
+
+
 def _body_target(layout: Layout, given: SchemeInput) -> float:
     """The highest design contrast of the body text: a subtitle is never set paler than the text below it."""
     targets = [_target(e, given.faces[i], given.level)[0] for i, e in enumerate(layout.elements) if e.role == "text"]
@@ -131,6 +137,7 @@ class SchemeInput:
     level: int
     logo_luminance: float | None = None
     logo_recoloured: bool = False  # a one-colour logo drawn in the title's colour needs no chip
+    brand_accent: bool = False  # the accent was requested: keep its saturation, aim for 4.5:1 on every line
 
 
 def plan_scheme(image: Image.Image, given: SchemeInput) -> Scheme:
@@ -164,12 +171,13 @@ def plan_scheme(image: Image.Image, given: SchemeInput) -> Scheme:
     for i in texts:
         element = layout.elements[i]
         design, required = _target(element, given.faces[i], given.level)
+        required = max(required, AA_DESIGN) if given.brand_accent else required
         design = max(design, body) if element.role == "subtitle" else design
         el_lum = lums[i]
         worst = float(el_lum.max() if light else el_lum.min())
         worst = float(np.percentile(el_lum, 99.5 if light else 0.5)) if given.level == 0 else worst
         hue = given.accent if element.role == "title" else given.dominant
-        picked = pick_text_colour(hue, SATURATION[element.role], worst, light, design)
+        picked = pick_text_colour(hue, _saturation(element.role, given), worst, light, design)
         colours[i] = picked.colour
         if picked.contrast < max(required * DESIGN_MARGIN, 0.8 * design) or given.level >= 1:
             need_panel = True
@@ -190,7 +198,7 @@ def _with_panels(image: Image.Image, given: SchemeInput, light: bool, texts: lis
         design = max(design, body) if element.role == "subtitle" else design
         hue = given.accent if element.role == "title" else given.dominant
         goal = 21.0 if given.level >= 3 else min(design * 1.5, 16.0)
-        colours[i] = pick_text_colour(hue, SATURATION[element.role], panel_l, light, goal).colour
+        colours[i] = pick_text_colour(hue, _saturation(element.role, given), panel_l, light, goal).colour
     floor = FLOORS[given.underlay] + 0.12 * max(0, given.level - 1)
     pad = layout.pad
     everything = list(range(len(layout.elements)))

@@ -1,0 +1,186 @@
+"""Candidates: every position an archetype offers a block, over the type scale, scored.
+
+A candidate's score is the mean saliency under its element boxes (``Occ``), the edge energy under the block
+(its backing's span for bands and scrims), a penalty for smaller type (``SIZE_WEIGHT``: a poster's title
+carries the image), a large one for a Latin word broken across lines, and a large one when the footprint
+(panel included, with a little air around) touches a face or the subject (``Analysis.protected``).  The
+relaxed search (``FREE``) tries a finer grid of free positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from poster_composer.renderer.archetypes import FREE, Archetype, archetypes_for, positions
+from poster_composer.renderer.sizing import (
+    PREFERRED_MIN_SCALE,
+    SCALES,
+    margin_for,
+    min_sizes,
+    panel_pad,
+    shrink_for,
+    sizes_for,
+    title_base,
+)
+from poster_composer.renderer.stacking import Block, build_block, element_boxes
+
+if TYPE_CHECKING:
+    from poster_composer.renderer.analysis import Analysis
+    from poster_composer.renderer.fonts import Pairing
+    from poster_composer.renderer.layout import Align, Paragraph
+
+SIZE_WEIGHT = 0.8  # penalty per unit of type-scale reduction: a poster's title carries the image
+ALIGNS: tuple[Align, ...] = ("left", "centre")
+FACE_PENALTY = 2.0
+OVERLAP_WEIGHT = 3.0
+SKIN_WEIGHT = 30.0  # a face weighs far more than the rest of the subject
+PROTECT_GUARD = 0.04  # air kept around faces and the subject, as a share of the short side
+BROKEN_WORD_PENALTY = 0.6
+FALLBACK_X_SLOTS = 17
+FALLBACK_Y_SLOTS = 21
+
+
+@dataclass(frozen=True)
+class Candidate:
+    score: float
+    occ: float
+    block: Block
+    kept: tuple[Paragraph, ...]
+    align: Align
+    x: float
+    y: float
+    scale: float
+    wrap_width: float
+    face: bool = False  # the footprint touches a protected area (a face or the subject)
+    free: bool = False  # x is a free position (fallback search), not pinned to a margin or the centre
+    archetype: Archetype = FREE
+
+
+def free_positions(canvas: tuple[int, int], margin: float, fw: float, fh: float) -> list[tuple[Align, float, float]]:
+    """A finer grid of footprint positions for the fallback search (x not pinned)."""
+    w, h = canvas
+    x_span, y_span = w - 2 * margin - fw, h - 2 * margin - fh
+    xs = [margin + x_span * i / (FALLBACK_X_SLOTS - 1) for i in range(FALLBACK_X_SLOTS)]
+    ys = [margin + y_span * i / (FALLBACK_Y_SLOTS - 1) for i in range(FALLBACK_Y_SLOTS)]
+    return [(align, x, y) for align in ALIGNS for x in xs for y in ys]
+
+
+def block_penalty(block: Block, scale: float, canvas: tuple[int, int]) -> float:
+    """Penalty of a block whatever its position: smaller type, a crowded canvas, extra title lines, broken words."""
+    w, h = canvas
+    fw, fh = block.width + 2 * block.pad, block.height + 2 * block.pad
+    area = fw * fh / (w * h)
+    title_lines = sum(len(e.lines) for e in block.elements if e.role == "title")
+    titles = len({p.index for e in block.elements if e.role == "title" for p, *_ in e.lines})
+    penalty = SIZE_WEIGHT * (1 - scale) + 0.15 * max(0.0, area - 0.4) + 0.035 * (title_lines - titles)
+    return penalty + BROKEN_WORD_PENALTY * sum(e.broken_words for e in block.elements)
+
+
+def score_block(
+    analysis: Analysis, canvas: tuple[int, int], block: Block, scale: float, archetype: Archetype = FREE
+) -> list[tuple[float, float, Align, float, float, bool]]:
+    w, h = canvas
+    margin = margin_for(canvas)
+    fw, fh = block.width + 2 * block.pad, block.height + 2 * block.pad
+    if fw > w - 2 * margin or fh > h - 2 * margin:
+        return []
+    base_penalty = block_penalty(block, scale, canvas)
+    scored = []
+    occ_centred = {a: analysis.occupancy(element_boxes(block, a, (w - fw) / 2, (h - fh) / 2)) for a in ALIGNS}
+    if archetype is FREE:
+        places = free_positions(canvas, margin, fw, fh)
+    else:
+        places = positions(archetype, canvas, margin, fw, fh)
+    # All SAT look-ups of this block at once: element boxes, then each footprint (its backing's span).
+    boxes = np.array([element_boxes(block, align, x, y) for align, x, y in places]) * analysis.scale
+    saliency = analysis.saliency_sat.means(boxes).tolist()
+    spans = [(margin, w - margin) if archetype.full_width else (x, x + fw) for _, x, _ in places]
+    footprints = np.array([(x0, y, x1, y + fh) for (x0, x1), (_, _, y) in zip(spans, places, strict=True)])
+    if block.tall is None:
+        edges_all = analysis.edges_sat.means(footprints * analysis.scale).tolist()
+    else:  # a tall split leaves the image between its groups: only the ground under its text counts
+        edges_all = analysis.edges_sat.means(boxes).mean(axis=1).tolist()
+    guard = PROTECT_GUARD * min(w, h)  # keep a little air between a backing and a face or the subject
+    guarded = footprints + np.array([-guard, -guard, guard, guard])
+    faces = analysis.protected_sat.means(guarded * analysis.scale).tolist()
+    skin = analysis.faces_sat.means(guarded * analysis.scale).tolist() if analysis.faces_sat else [0.0] * len(places)
+    for (align, x, y), per_element, edges, face, on_skin in zip(places, saliency, edges_all, faces, skin, strict=True):
+        occ = sum(per_element) / len(per_element)
+        # No better than dead centre: only as a last resort.
+        worse_than_centre = 1.0 if occ >= occ_centred[align] - 0.002 else 0.0
+        centre_y = (y + fh / 2) / h
+        score = occ + 0.5 * max(per_element) + 0.5 * edges + base_penalty + worse_than_centre
+        # Touching a face or the subject at all costs much; among such placements, the least overlap wins.
+        score += FACE_PENALTY + OVERLAP_WEIGHT * face + SKIN_WEIGHT * on_skin if face > 0.0 else 0.0
+        score += 0.03 * (1 - abs(2 * centre_y - 1))
+        scored.append((score, occ, align, x, y, face > 0.0))
+    return scored
+
+
+def find_candidates(
+    analysis: Analysis,
+    canvas: tuple[int, int],
+    kept: tuple[Paragraph, ...],
+    pairing: Pairing,
+    logo_aspect: float | None,
+    *,
+    relaxed: bool = False,
+    underlay: int = 0,
+    deep: bool = False,
+) -> list[Candidate]:
+    """Scored candidates for the kept paragraphs; ``relaxed`` is the fallback search (see the module doc)."""
+    w, h = canvas
+    found: list[Candidate] = []
+    offered = (FREE,) if relaxed else archetypes_for(canvas, underlay, analysis.protected((0, 0, w, h)) > 0)
+    for archetype in offered:
+        for fraction in archetype.widths:
+            found.extend(
+                _sized_candidates(
+                    analysis, canvas, kept, pairing, logo_aspect, archetype, fraction, [] if deep else found
+                )
+            )
+    return found
+
+
+def _sized_candidates(
+    analysis: Analysis,
+    canvas: tuple[int, int],
+    kept: tuple[Paragraph, ...],
+    pairing: Pairing,
+    logo_aspect: float | None,
+    archetype: Archetype,
+    fraction: float,
+    found: list[Candidate],
+) -> list[Candidate]:
+    """Candidates of one archetype and wrap width, over the type scale from the largest title down."""
+    w, _ = canvas
+    margin, shrink = margin_for(canvas), shrink_for(canvas)
+    roles = {p.role for p in kept}
+    minimum = min_sizes(canvas, kept)
+    relaxed = archetype is FREE
+    out: list[Candidate] = []
+    previous: dict[str, int] | None = None
+    for scale in SCALES:
+        if (found or out) and scale < PREFERRED_MIN_SCALE and not relaxed:
+            break  # (``found`` is empty on the deep pass: down to the minimums)
+        sizes = sizes_for(title_base(canvas) * scale, roles, minimum)
+        if sizes is None:
+            break
+        if sizes == previous:
+            continue  # clamped to the minimums: the same block as the previous scale, scored worse
+        previous = sizes
+        pad = panel_pad(min(sizes[r] for r in roles | {"title"}), sizes["title"], shrink)
+        wrap_width = (w - 2 * margin - 2 * pad) * fraction
+        if wrap_width < 2.2 * sizes["title"] and fraction < 1.0:
+            continue
+        split = archetype.name == "split"
+        tall = canvas[1] - 2 * margin if split and canvas[1] > canvas[0] else None
+        block = build_block(kept, pairing, sizes, wrap_width, logo_aspect, shrink, split=split, tall=tall)
+        if block is None:
+            continue
+        for score, occ, align, x, y, face in score_block(analysis, canvas, block, scale, archetype):
+            out.append(Candidate(score, occ, block, kept, align, x, y, scale, wrap_width, face, relaxed, archetype))
+    return out

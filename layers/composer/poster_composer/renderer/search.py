@@ -1,0 +1,263 @@
+"""The layout search (``plan``): choose a candidate, realise it, and drop what cannot be placed.
+
+If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text, then
+subtitle, then the logo, then title lines) and the search runs again; the dropped items are reported.
+The same happens when no candidate keeps ``Occ`` under ``OCC_LIMIT`` and below the ``Occ`` of the same
+boxes centred on the canvas: on a small canvas crowded by its subject, less text is better than text
+over the subject.
+
+The first title is never dropped.  When it alone cannot be placed that way, a relaxed search
+(``_fallback``) tries, in order: every title size down to its minimum, more column widths (a third and a
+fifth of the usable width too), and free positions (a finer grid of horizontal and vertical positions,
+not only pinned to the margins or the centre line).  The best-scored relaxed candidate that meets the
+preferred ``Occ`` bounds wins; failing that, the one with the least saliency under the title, preferring
+one off faces, among those still below the centred position and under ``FALLBACK_OCC_LIMIT``.  Margins,
+overlap and contrast (``scheme``) are enforced as always.  Only if the title cannot fit inside the
+margins at its minimum size, or every fitting placement breaks those ``Occ`` bounds (tiny canvases
+crowded by their subject), is it dropped too.
+
+
+Later variants take another archetype or alignment and a title box overlapping no earlier variant's
+(``Taken``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from poster_composer.renderer.candidates import find_candidates
+from poster_composer.renderer.geometry import centred, iou
+from poster_composer.renderer.layout import Paragraph
+from poster_composer.renderer.realise import realise
+from poster_composer.renderer.stacking import element_boxes
+
+if TYPE_CHECKING:
+    import random
+
+    from poster_composer.renderer.analysis import Analysis
+    from poster_composer.renderer.candidates import Candidate
+    from poster_composer.renderer.layout import Box, Layout, LayoutRequest, Taken
+
+OCC_LIMIT = 0.33
+ATTEMPTS = 12
+MAX_VARIANT_IOU = 0.5
+BUSY_SPREAD = 0.2  # saliency p90 − p10 below which an image without a subject counts as busy all over
+FALLBACK_ATTEMPTS = 48
+FALLBACK_OCC_LIMIT = 0.345  # hard bound of the fallback (the preferred bound is ``OCC_LIMIT``)
+FALLBACK_OCC_SLACK = 0.02  # how far a candidate's estimated Occ may exceed it and still be set
+
+
+def _drop_order(paragraphs: tuple[Paragraph, ...]) -> list[str | Paragraph]:
+    by_role = {role: [p for p in paragraphs if p.role == role] for role in ("title", "subtitle", "text")}
+    order: list[str | Paragraph] = [*reversed(by_role["text"]), *reversed(by_role["subtitle"]), "logo"]
+    order.extend(reversed(by_role["title"]))
+    return order
+
+
+def _rank_key(c: Candidate) -> tuple[float, str, str, float, float, float]:
+    return (c.score, c.archetype.name, c.align, c.y, -c.scale, c.wrap_width)
+
+
+def _title_box(c: Candidate) -> Box:
+    boxes = element_boxes(c.block, c.align, c.x, c.y)
+    roles = [e.role for e in c.block.elements]
+    return boxes[roles.index("title")] if "title" in roles else boxes[0]
+
+
+def _choose(candidates: list[Candidate], rng: random.Random, temperature: float, avoid: list[Taken]) -> list[Candidate]:
+    """Candidates in the order to try: the best; for later variants, the best of another archetype or
+    alignment whose title box overlaps no earlier variant's (IoU < 0.5), sampled by ``temperature``."""
+    ranked = sorted(candidates, key=_rank_key)
+    if not avoid:
+        return ranked[:ATTEMPTS]
+    apart = [c for c in ranked if all(iou(_title_box(c), t.title) < MAX_VARIANT_IOU for t in avoid)]
+    used = {(t.archetype, t.align) for t in avoid}
+    fresh = [c for c in apart if (c.archetype.name, c.align) not in used] or apart or ranked
+    if temperature > 0:
+        tau = 0.004 + 0.06 * temperature
+        pool = [c for c in fresh[:400] if c.score - fresh[0].score <= 12 * tau]
+        weights = [math.exp(-(c.score - fresh[0].score) / tau) for c in pool]
+        picked = rng.choices(pool, weights=weights, k=1)[0]
+        return [picked, *fresh[:ATTEMPTS], *ranked[:ATTEMPTS]]
+    return [*fresh[:ATTEMPTS], *ranked[:ATTEMPTS]]
+
+
+def plan(
+    analysis: Analysis, request: LayoutRequest, rng: random.Random, temperature: float, avoid: list[Taken]
+) -> Layout | None:
+    """Search for the best (or, for later variants, a nearby distinct) layout and set it for real.
+
+    Parameters
+    ----------
+    analysis:
+        Saliency/edge maps of the background.
+    request:
+        Canvas, paragraphs, pairing and logo aspect ratio.
+    rng:
+        Seeded random source for variant sampling.
+    temperature:
+        0 picks the best layout; higher values let variants stray further from it.
+    avoid:
+        What earlier variants used: a later variant takes another archetype or alignment, and a title box
+        that overlaps none of theirs (IoU < 0.5) wherever the canvas allows.
+
+    Returns
+    -------
+    Layout | None
+        ``None`` when nothing at all fits: no paragraph and no logo, or the first title does not fit
+        inside the margins even at the minimum size.
+    """
+    kept = list(request.paragraphs)
+    logo_aspect = request.logo_aspect
+    dropped: list[Paragraph] = []
+    logo_dropped = False
+    order = _drop_order(request.paragraphs)
+    first_title = next((p for p in request.paragraphs if p.role == "title"), None)
+    while True:
+        trying = replace(request, paragraphs=tuple(kept), logo_aspect=logo_aspect)
+        layout = _first_fit(analysis, trying, _Dropped(tuple(dropped), logo_dropped), _Variant(rng, temperature, avoid))
+        if layout is not None:
+            return layout
+        if not order:
+            return None
+        victim = order.pop(0)
+        if victim == first_title:
+            # Only the first title is left: never drop it for the preferred bounds, relax the search.
+            placed = _fallback(analysis, request, first_title, tuple(dropped), logo_dropped)
+            placed = placed or _busy_ground_band(analysis, request, first_title, tuple(dropped), logo_dropped)
+            if placed is not None:
+                return placed
+        if victim == "logo":
+            logo_dropped, logo_aspect = logo_aspect is not None, None
+        elif isinstance(victim, Paragraph):
+            kept.remove(victim)
+            dropped.append(victim)
+
+
+@dataclass(frozen=True)
+class _Dropped:
+    """What the search has dropped so far (reported with the layout)."""
+
+    paragraphs: tuple[Paragraph, ...]
+    logo: bool
+
+
+@dataclass(frozen=True)
+class _Variant:
+    """How a variant chooses: the seeded random source, its temperature and what earlier variants took."""
+
+    rng: random.Random
+    temperature: float
+    avoid: list[Taken]
+
+
+def _first_fit(analysis: Analysis, request: LayoutRequest, dropped: _Dropped, variant: _Variant) -> Layout | None:
+    """The first acceptable layout of the request's paragraphs (and logo): at the preferred type scale, then
+    with the whole hierarchy shrunk to its minimums; ``None`` if none is acceptable."""
+    for deep in (False, True):
+        candidates = find_candidates(
+            analysis,
+            request.canvas,
+            request.paragraphs,
+            request.pairing,
+            request.logo_aspect,
+            underlay=request.underlay,
+            deep=deep,
+        )
+        for candidate in _choose(candidates, variant.rng, variant.temperature, variant.avoid) if candidates else []:
+            layout = realise(analysis, request, candidate, dropped.paragraphs, dropped.logo)
+            if layout is not None and _acceptable(analysis, layout, request.canvas):
+                return layout
+    return None
+
+
+def _occ_centred(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> float:
+    """``Occ`` of the layout's element boxes moved, together, to the centre of the canvas."""
+    return analysis.occupancy(centred([e.box for e in layout.elements], canvas))
+
+
+def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> bool:
+    """Whether a realised layout keeps off the image's subject.
+
+    Its ``Occ`` must stay under ``OCC_LIMIT`` and below that of the same boxes centred on the canvas;
+    otherwise the caller tries the next candidate, and then drops the lowest-priority text.
+    """
+    return layout.occ <= OCC_LIMIT and layout.occ < _occ_centred(analysis, layout, canvas) - 0.001
+
+
+def _fallback(
+    analysis: Analysis,
+    request: LayoutRequest,
+    title: Paragraph,
+    dropped: tuple[Paragraph, ...],
+    logo_dropped: bool,
+) -> Layout | None:
+    """Place the first title alone when the preferred search failed (deterministic; see the module doc).
+
+    Returns ``None`` only if the title does not fit inside the margins even at the minimum size.
+    """
+    kept = (title,)
+    candidates = find_candidates(analysis, request.canvas, kept, request.pairing, None, relaxed=True)
+    if not candidates:
+        return None
+    ranked = sorted(candidates, key=lambda c: (c.score, c.align, c.y, c.x, -c.scale, c.wrap_width))
+    for candidate in ranked[:ATTEMPTS]:
+        layout = realise(analysis, request, candidate, dropped, logo_dropped)
+        if layout is not None and _acceptable(analysis, layout, request.canvas):
+            return layout
+    # Last resort: the least saliency under the title, off faces if possible, within the hard Occ bounds
+    # (candidates well over the bound are not worth setting: their estimated Occ is close to the real one).
+    within = [c for c in candidates if c.occ <= FALLBACK_OCC_LIMIT + FALLBACK_OCC_SLACK]
+    by_occ = sorted(within, key=lambda c: (c.face, c.occ, c.score, c.align, c.y, c.x, -c.scale, c.wrap_width))
+    best: tuple[tuple[bool, float], Layout] | None = None
+    seen: set[tuple[Box, tuple[str, ...]]] = set()
+    for candidate in by_occ:
+        if len(seen) >= FALLBACK_ATTEMPTS:
+            break
+        layout = realise(analysis, request, candidate, dropped, logo_dropped)
+        if layout is None:
+            continue
+        # Nearby free positions often round to the same placement: count distinct ones only.
+        placement = (layout.footprint, tuple(line.line.text for e in layout.elements for line in e.lines))
+        if placement in seen:
+            continue
+        seen.add(placement)
+        if layout.occ > FALLBACK_OCC_LIMIT:
+            continue
+        if layout.occ >= _occ_centred(analysis, layout, request.canvas) - 0.001:
+            continue
+        key = (analysis.protected(layout.footprint) > 0.0, layout.occ)
+        if best is None or key < best[0]:
+            best = (key, layout)
+    return best[1] if best is not None else None
+
+
+def busy_ground(analysis: Analysis) -> bool:
+    """Whether the image is busy all over with no subject (a texture or pattern): no protected region and
+    a saliency that hardly varies, so no placement is calmer than another."""
+    spread = float(np.percentile(analysis.saliency, 90) - np.percentile(analysis.saliency, 10))
+    return not analysis.protected_mask.any() and spread < BUSY_SPREAD
+
+
+def _busy_ground_band(
+    analysis: Analysis,
+    request: LayoutRequest,
+    title: Paragraph,
+    dropped: tuple[Paragraph, ...],
+    logo_dropped: bool,
+) -> Layout | None:
+    """On busy ground with no subject, set the first title on a band (always backed): the best band
+    placement by score, whatever its ``Occ`` (there is nothing to keep clear)."""
+    if not busy_ground(analysis):
+        return None
+    candidates = find_candidates(analysis, request.canvas, (title,), request.pairing, None, underlay=request.underlay)
+    bands = sorted((c for c in candidates if c.archetype.name == "band"), key=_rank_key)
+    for candidate in bands[:ATTEMPTS]:
+        layout = realise(analysis, request, candidate, dropped, logo_dropped)
+        if layout is not None:
+            return replace(layout, backed=True)
+    return None
