@@ -31,7 +31,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script (``make burst``): this checkout's packages
@@ -39,6 +39,9 @@ if str(ROOT) not in sys.path:  # run as a script (``make burst``): this checkout
 
 from bench.finalize_crash import FinalizeCrash  # noqa: E402
 from local_stack.stack import LocalStack  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections import Counter
 
 __all__ = ["BurstConfig", "BurstReport", "run_burst"]
 
@@ -235,17 +238,25 @@ def _run(
     report: BurstReport,
     progress: Any,
 ) -> None:
-    s3 = stack.client("s3")
-    sqs = stack.client("sqs")
+    _measure_baseline(stack, rng, report)
+    uploads, outcomes, burst_counts = _burst(stack, config, rng, report, progress)
+    stats = stack.composer_stats()
+    _count_outcomes(stack, config, report, uploads, outcomes, stats)
+    intervals = _measure_utilisation(report, stats)
+    _measure_cost_and_latency(stack, config, report, uploads, burst_counts, intervals)
+    _check_finalize_crash(stack, crash, report, outcomes)
 
-    def upload(upload_: _Upload, body: bytes, metadata: dict[str, str]) -> None:
-        stack.upload(body, upload_.key, metadata)
-        upload_.at = time.time()
 
-    # ---- baseline: one job, backlog of 1, no faults
+def _upload(stack: LocalStack, upload: _Upload, body: bytes, metadata: dict[str, str]) -> None:
+    stack.upload(body, upload.key, metadata)
+    upload.at = time.time()
+
+
+def _measure_baseline(stack: LocalStack, rng: random.Random, report: BurstReport) -> None:
+    """One job, backlog of 1, no faults: the per-poster figures the burst is compared with."""
     base = _Upload("base-0", "incoming/base-0.jpg", 0.0)
     counts_before = stack.seam.counts()
-    upload(base, _image(rng), {"poster-title": "Baseline"})
+    _upload(stack, base, _image(rng), {"poster-title": "Baseline"})
     _wait_all(stack, [base], 120, None)
     time.sleep(1.5)  # let the Submit batch and the release finish before counting
     base_counts = stack.seam.counts() - counts_before
@@ -255,7 +266,14 @@ def _run(
         "state_transitions_per_poster": float(_transitions(stack, base_exec.arn)),
     }
 
-    # ---- the burst
+
+def _burst(
+    stack: LocalStack, config: BurstConfig, rng: random.Random, report: BurstReport, progress: Any
+) -> tuple[list[_Upload], dict[str, str], Counter[str]]:
+    """Faults on, every upload at once, some notifications re-delivered; wait for every outcome.
+
+    Returns the uploads, their outcomes and the Lambda invocations they cost.
+    """
     stack.reset_composer()
     stack.set_composer_config(
         {
@@ -283,20 +301,28 @@ def _run(
         progress(f"uploading {len(uploads)} images ...")
     burst_started = time.time()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda u: upload(u, bodies[u.stem], metadata[u.stem]), uploads))
+        list(pool.map(lambda u: _upload(stack, u, bodies[u.stem], metadata[u.stem]), uploads))
     upload_seconds = time.time() - burst_started
     duplicated = [u for u in uploads if rng.random() < config.duplicate_rate]
     for u in duplicated:
-        sqs.send_message(QueueUrl=stack.queue_url, MessageBody=_notification(stack, u.key))
+        stack.client("sqs").send_message(QueueUrl=stack.queue_url, MessageBody=_notification(stack, u.key))
     report.duplicate_notifications = len(duplicated)
     if progress:
         progress(f"uploaded in {upload_seconds:.1f} s; {len(duplicated)} notifications re-delivered; waiting ...")
     outcomes = _wait_all(stack, uploads, config.timeout_seconds, progress)
     time.sleep(1.5)
-    burst_counts = stack.seam.counts() - counts_before
-    stats = stack.composer_stats()
+    return uploads, outcomes, stack.seam.counts() - counts_before
 
-    # ---- outcomes: every upload is a poster, a failure record or a DLQ message
+
+def _count_outcomes(
+    stack: LocalStack,
+    config: BurstConfig,
+    report: BurstReport,
+    uploads: list[_Upload],
+    outcomes: dict[str, str],
+    stats: dict[str, Any],
+) -> None:
+    """Every upload is a poster, a failure record or a DLQ message; the composer's counts of submissions."""
     dlq = stack.queue_depth(stack.dlq_url) if stack.dlq_url else 0
     report.uploads = len(uploads)
     report.outcomes = {
@@ -312,7 +338,12 @@ def _run(
     report.max_accepted_in_1s = int(stats["max_accepted_in_1s"])
     report.submissions = stats["submissions"]
 
-    # ---- utilisation while jobs were parked: from the first task's start to the last task's start
+
+def _measure_utilisation(report: BurstReport, stats: dict[str, Any]) -> list[tuple[float, float]]:
+    """Provider utilisation while jobs were parked: from the first task's start to the last task's start.
+
+    Returns the provider's busy intervals.
+    """
     now = time.time()
     intervals = [(float(a), float(b if b is not None else now)) for a, b in stats["busy_intervals"]]
     if len(intervals) >= 2:
@@ -322,8 +353,18 @@ def _run(
         report.backlog_window_seconds = round(window_end - window_start, 2)
         report.busy_seconds_in_window = round(busy, 2)
         report.utilisation = round(busy / (window_end - window_start), 4) if window_end > window_start else 0.0
+    return intervals
 
-    # ---- per-poster cost and latency
+
+def _measure_cost_and_latency(
+    stack: LocalStack,
+    config: BurstConfig,
+    report: BurstReport,
+    uploads: list[_Upload],
+    burst_counts: Counter[str],
+    intervals: list[tuple[float, float]],
+) -> None:
+    """Per-poster Lambda invocations and state transitions against the baseline; end-to-end latency."""
     stems = {u.stem for u in uploads}
     executions = [e for e in stack.executions() if e.stem in stems]
     succeeded = [e for e in executions if e.status == "SUCCEEDED"]
@@ -352,7 +393,12 @@ def _run(
         "p95_minus_provider_seconds": round(_percentile(overheads, 95), 2),
     }
 
-    # ---- the Finalize crash: retried to a complete result
+
+def _check_finalize_crash(
+    stack: LocalStack, crash: FinalizeCrash, report: BurstReport, outcomes: dict[str, str]
+) -> None:
+    """The crashed Finalize was retried to a complete result: every copied object is there."""
+    s3 = stack.client("s3")
     for stem in crash.crashed_stems:
         manifest = json.loads(
             s3.get_object(Bucket=stack.output_bucket, Key=f"posters/{stem}/manifest.json")["Body"].read()
