@@ -28,13 +28,14 @@ demo: $(STAMP) ## run the pipeline end to end on the local stack: fixtures in, p
 	$(PY) -m local_stack.demo --out out
 
 .PHONY: test
-test: lint lint-infra pytest ## the whole suite: ruff, mypy, cfn-lint, statelint, sam validate, pytest
+test: lint lint-infra pytest ## the whole suite: ruff, mypy, function lengths, cfn-lint, statelint, sam validate, pytest
 
 .PHONY: lint
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy, and no function over 60 lines outside tests/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) tools/function_lengths.py
 
 .PHONY: lint-infra
 lint-infra: $(STAMP) ## cfn-lint, statelint (raw and substituted), sam validate --lint, translated-template lint

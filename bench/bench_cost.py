@@ -522,11 +522,19 @@ def background(side: int) -> bytes:
     return buffer.getvalue()
 
 
-def run_engine(engine: str, meter: Meter, args: argparse.Namespace, data: bytes) -> dict[str, Any]:
-    """Warm, then measure; the raw counts of the measured window and what the run looked like."""
-    from local_stack.stack import DEFAULT_TEMPLATE, LocalStack
-    from local_stack.template import Template
+@dataclass(frozen=True)
+class _EnginePlan:
+    """What one engine's run uploads and how the stack is configured for it."""
 
+    parameters: dict[str, str]
+    config: dict[str, Any] | None
+    titles: list[str]
+    stems: list[str]
+    task_seconds: list[float]
+    spare: int
+
+
+def _plan_engine(engine: str, args: argparse.Namespace) -> _EnginePlan:
     rng = random.Random(args.seed)
     spare = 10  # more warm-up jobs, if the first ones hashed to fewer than MIN_SAMPLES history slots
     total = args.warm + spare + args.jobs
@@ -542,83 +550,36 @@ def run_engine(engine: str, meter: Meter, args: argparse.Namespace, data: bytes)
             "max_in_progress": args.max_in_progress,
             "rules": [{"match": t, "task_seconds": s} for t, s in zip(titles, task_seconds, strict=True)],
         }
-    functions = Template(DEFAULT_TEMPLATE, parameters, stack_name="poster-local").functions()
+    return _EnginePlan(parameters, config, titles, stems, task_seconds, spare)
+
+
+def run_engine(engine: str, meter: Meter, args: argparse.Namespace, data: bytes) -> dict[str, Any]:
+    """Warm, then measure; the raw counts of the measured window and what the run looked like."""
+    from local_stack.stack import DEFAULT_TEMPLATE, LocalStack
+    from local_stack.template import Template
+
+    plan = _plan_engine(engine, args)
+    functions = Template(DEFAULT_TEMPLATE, plan.parameters, stack_name="poster-local").functions()
     handlers = {s.logical_id: meter.wrap(s.logical_id, s.memory_mb, s.module, s.attribute) for s in functions}
     meter.logical_ids = {s.name: s.logical_id for s in functions}
     memory = {s.logical_id: s.memory_mb for s in functions}
     in_flight = args.max_in_progress if engine == "dashscope" else args.composer_in_flight
 
-    with LocalStack(parameters=parameters, composer_config=config, handlers=handlers) as stack:
-        import boto3
-
-        meter.ddb = boto3.session.Session().client(
-            "dynamodb", endpoint_url=stack.moto_endpoint, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-        )  # fmt: skip
-        meter._key_schema = {}
-        s3_endpoint = stack.environment.get("AWS_ENDPOINT_URL_S3", "")
-        meter.s3_origins = tuple(o for o in (stack.moto_endpoint, s3_endpoint) if o)
-        meter.http_api_origin = stack.composer_origin if engine == "composer" else ""
-        meter.provider_origin = stack.composer_origin if engine == "dashscope" else ""
-
-        def learned() -> list[float]:
-            items = stack.client("dynamodb").query(
-                TableName=stack.environment["DURATION_TABLE"],
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": f"durations#{stack.environment['DASHSCOPE_MODEL']}"}},
-            )["Items"]
-            return sorted(float(item["seconds"]["N"]) for item in items)
-
+    with LocalStack(parameters=plan.parameters, composer_config=plan.config, handlers=handlers) as stack:
+        _attach_meter(meter, stack, engine)
         meter.phase = "warm"
-        warmed, batch = 0, args.warm
-        while batch > 0 and warmed + batch <= args.warm + spare:
-            print(f"{engine}: warming with {batch} jobs", file=sys.__stderr__)
-            warm_jobs = list(zip(stems[warmed : warmed + batch], titles[warmed : warmed + batch], strict=True))
-            run_jobs(stack, data, warm_jobs, in_flight, args.timeout)
-            warmed += batch
-            time.sleep(2.0)
-            batch = min(MIN_SAMPLES - len(learned()), args.warm + spare - warmed)
-        learned_before = learned()
-        stats_before = stack.composer_stats() if engine == "dashscope" else None
-        print(f"{engine}: measuring {args.jobs} jobs", file=sys.__stderr__)
-        meter.phase = "measure"
-        started = time.monotonic()
-        measured = list(zip(stems[-args.jobs :], titles[-args.jobs :], strict=True))
-        found = run_jobs(stack, data, measured, in_flight, args.timeout)
-        wall = time.monotonic() - started
-        time.sleep(3.0)  # the pollers' deletes, the last log lines
-        meter.phase = "done"
-        stats_after = stack.composer_stats() if engine == "dashscope" else None
-        measured_stems = {stem for stem, _ in measured}
-        executions = [e for e in stack.executions() if e.stem in measured_stems]
-        transitions = [_transitions(stack, e.arn) for e in executions]
-        first_waits = [e.input["poll"]["wait_seconds"] for e in executions if isinstance(e.input, dict)]
-        sources: list[int] = []
-        s3 = stack.client("s3")
-        for execution in executions:
-            job = execution.input["job"]
-            ref = job.get("normalised") or job["source"]
-            sources.append(int(s3.head_object(Bucket=ref["bucket"], Key=ref["key"])["ContentLength"]))
-        seam_counts = dict(stack.seam.counts())
-    accepted = 0
-    if stats_before is not None and stats_after is not None:
-        accepted = stats_after["submissions"]["accepted"] - stats_before["submissions"]["accepted"]
+        warmed = _warm(stack, engine, plan, args, data, in_flight)
+        learned_before = _learned(stack)
+        measured, seam_counts = _measure(stack, engine, meter, plan, args, data, in_flight)
     history = learned_before
     return {
         "engine": engine,
-        "parameters": parameters,
+        "parameters": plan.parameters,
         "in_flight": in_flight,
         "warm_jobs": warmed,
         "jobs": args.jobs,
-        "posters": sum(1 for kind in found.values() if kind == "POSTER"),
-        "failure_records": sum(1 for kind in found.values() if kind == "FAILURE"),
-        "unfinished": args.jobs - len(found),
-        "wall_seconds": round(wall, 1),
-        "transitions": transitions,
-        "first_wait_seconds": first_waits,
-        "background_bytes": sources,
-        "provider_accepted_tasks": accepted,
-        "task_seconds_drawn": [round(s, 2) for s in task_seconds[-args.jobs :]] if task_seconds else [],
+        **measured,
+        "task_seconds_drawn": [round(s, 2) for s in plan.task_seconds[-args.jobs :]] if plan.task_seconds else [],
         "learned_history": {
             "samples": len(history),
             "p05": history[max(0, math.ceil(0.05 * len(history)) - 1)] if history else None,
@@ -629,50 +590,96 @@ def run_engine(engine: str, meter: Meter, args: argparse.Namespace, data: bytes)
     }
 
 
+def _attach_meter(meter: Meter, stack: Any, engine: str) -> None:
+    """Point the meter at the running stack: its DynamoDB (item sizes), S3, HTTP API and provider origins."""
+    import boto3
+
+    meter.ddb = boto3.session.Session().client(
+        "dynamodb", endpoint_url=stack.moto_endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    meter._key_schema = {}
+    s3_endpoint = stack.environment.get("AWS_ENDPOINT_URL_S3", "")
+    meter.s3_origins = tuple(o for o in (stack.moto_endpoint, s3_endpoint) if o)
+    meter.http_api_origin = stack.composer_origin if engine == "composer" else ""
+    meter.provider_origin = stack.composer_origin if engine == "dashscope" else ""
+
+
+def _learned(stack: Any) -> list[float]:
+    """The task durations polling has learnt so far, sorted."""
+    items = stack.client("dynamodb").query(
+        TableName=stack.environment["DURATION_TABLE"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"durations#{stack.environment['DASHSCOPE_MODEL']}"}},
+    )["Items"]
+    return sorted(float(item["seconds"]["N"]) for item in items)
+
+
+def _warm(stack: Any, engine: str, plan: _EnginePlan, args: argparse.Namespace, data: bytes, in_flight: int) -> int:
+    """Run warm-up jobs until polling has learnt ``MIN_SAMPLES`` durations (or the spare jobs run out)."""
+    warmed, batch = 0, args.warm
+    while batch > 0 and warmed + batch <= args.warm + plan.spare:
+        print(f"{engine}: warming with {batch} jobs", file=sys.__stderr__)
+        warm_jobs = list(zip(plan.stems[warmed : warmed + batch], plan.titles[warmed : warmed + batch], strict=True))
+        run_jobs(stack, data, warm_jobs, in_flight, args.timeout)
+        warmed += batch
+        time.sleep(2.0)
+        batch = min(MIN_SAMPLES - len(_learned(stack)), args.warm + plan.spare - warmed)
+    return warmed
+
+
+def _measure(
+    stack: Any,
+    engine: str,
+    meter: Meter,
+    plan: _EnginePlan,
+    args: argparse.Namespace,
+    data: bytes,
+    in_flight: int,
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The measured window: its jobs run, then what their executions and the provider show; the seam's counts."""
+    stats_before = stack.composer_stats() if engine == "dashscope" else None
+    print(f"{engine}: measuring {args.jobs} jobs", file=sys.__stderr__)
+    meter.phase = "measure"
+    started = time.monotonic()
+    measured = list(zip(plan.stems[-args.jobs :], plan.titles[-args.jobs :], strict=True))
+    found = run_jobs(stack, data, measured, in_flight, args.timeout)
+    wall = time.monotonic() - started
+    time.sleep(3.0)  # the pollers' deletes, the last log lines
+    meter.phase = "done"
+    stats_after = stack.composer_stats() if engine == "dashscope" else None
+    measured_stems = {stem for stem, _ in measured}
+    executions = [e for e in stack.executions() if e.stem in measured_stems]
+    sources: list[int] = []
+    s3 = stack.client("s3")
+    for execution in executions:
+        job = execution.input["job"]
+        ref = job.get("normalised") or job["source"]
+        sources.append(int(s3.head_object(Bucket=ref["bucket"], Key=ref["key"])["ContentLength"]))
+    accepted = 0
+    if stats_before is not None and stats_after is not None:
+        accepted = stats_after["submissions"]["accepted"] - stats_before["submissions"]["accepted"]
+    return {
+        "posters": sum(1 for kind in found.values() if kind == "POSTER"),
+        "failure_records": sum(1 for kind in found.values() if kind == "FAILURE"),
+        "unfinished": args.jobs - len(found),
+        "wall_seconds": round(wall, 1),
+        "transitions": [_transitions(stack, e.arn) for e in executions],
+        "first_wait_seconds": [e.input["poll"]["wait_seconds"] for e in executions if isinstance(e.input, dict)],
+        "background_bytes": sources,
+        "provider_accepted_tasks": accepted,
+    }, dict(stack.seam.counts())
+
+
 # ---------------------------------------------------------------- per poster
 
 
 def per_poster_units(run: dict[str, Any], meter: Meter) -> dict[str, Any]:
     """The measured window's units divided by the posters made."""
     posters = max(1, run["posters"])
-    lambda_requests: Counter[str] = Counter()
-    lambda_seconds: defaultdict[str, float] = defaultdict(float)
-    gb_seconds: defaultdict[str, float] = defaultdict(float)
-    sweeps: list[float] = []
-    for phase, function, seconds, memory in meter.invocations:
-        if phase != "measure":
-            continue
-        if function.endswith("(schedule)"):
-            sweeps.append(seconds * memory / 1024)
-            continue
-        lambda_requests[function] += 1
-        lambda_seconds[function] += seconds
-        gb_seconds[function] += seconds * memory / 1024
-    calls: Counter[tuple[str, str]] = Counter()
-    units: defaultdict[str, float] = defaultdict(float)
-    idle_receives = 0.0
-    unattributed: Counter[str] = Counter()
-    for phase, owner, service, operation, amount in meter.calls:
-        if phase != "measure":
-            continue
-        if owner.startswith("unattributed:"):
-            unattributed[f"{owner.removeprefix('unattributed:')} {service} {operation}"] += 1
-            continue
-        if owner.endswith("(schedule)"):
-            continue
-        if service == "sqs:idle":
-            idle_receives += amount
-            continue
-        calls[(service, operation)] += 1
-        units[service] += amount
-    http: Counter[str] = Counter()
-    provider_bytes = 0
-    for phase, owner, kind, sent in meter.http:
-        if phase != "measure" or owner.endswith("(schedule)"):
-            continue
-        http[kind] += 1
-        if kind == "provider":
-            provider_bytes += sent
+    lambda_requests, lambda_seconds, gb_seconds, sweeps = _lambda_usage(meter)
+    calls, units, idle_receives, unattributed = _api_usage(meter)
+    http, provider_bytes = _http_usage(meter)
     log_bytes = sum(b for (p, f), b in meter.log_bytes.items() if p == "measure" and not f.endswith("(schedule)"))
     log_events = sum(n for (p, f), n in meter.log_events.items() if p == "measure" and not f.endswith("(schedule)"))
     invocations = sum(lambda_requests.values())
@@ -726,6 +733,61 @@ def per_poster_units(run: dict[str, Any], meter: Meter) -> dict[str, Any]:
             "idle_sqs_receives_in_window_local": idle_receives,
         },
     }
+
+
+def _lambda_usage(
+    meter: Meter,
+) -> tuple[Counter[str], defaultdict[str, float], defaultdict[str, float], list[float]]:
+    """The measured window's requests, seconds and GB-s per function; the schedule's sweeps' GB-s apart."""
+    lambda_requests: Counter[str] = Counter()
+    lambda_seconds: defaultdict[str, float] = defaultdict(float)
+    gb_seconds: defaultdict[str, float] = defaultdict(float)
+    sweeps: list[float] = []
+    for phase, function, seconds, memory in meter.invocations:
+        if phase != "measure":
+            continue
+        if function.endswith("(schedule)"):
+            sweeps.append(seconds * memory / 1024)
+            continue
+        lambda_requests[function] += 1
+        lambda_seconds[function] += seconds
+        gb_seconds[function] += seconds * memory / 1024
+    return lambda_requests, lambda_seconds, gb_seconds, sweeps
+
+
+def _api_usage(meter: Meter) -> tuple[Counter[tuple[str, str]], defaultdict[str, float], float, Counter[str]]:
+    """The measured window's AWS calls per operation, units per service, idle SQS receives, unattributed calls."""
+    calls: Counter[tuple[str, str]] = Counter()
+    units: defaultdict[str, float] = defaultdict(float)
+    idle_receives = 0.0
+    unattributed: Counter[str] = Counter()
+    for phase, owner, service, operation, amount in meter.calls:
+        if phase != "measure":
+            continue
+        if owner.startswith("unattributed:"):
+            unattributed[f"{owner.removeprefix('unattributed:')} {service} {operation}"] += 1
+            continue
+        if owner.endswith("(schedule)"):
+            continue
+        if service == "sqs:idle":
+            idle_receives += amount
+            continue
+        calls[(service, operation)] += 1
+        units[service] += amount
+    return calls, units, idle_receives, unattributed
+
+
+def _http_usage(meter: Meter) -> tuple[Counter[str], int]:
+    """The measured window's HTTP requests per kind, and the bytes sent to the provider."""
+    http: Counter[str] = Counter()
+    provider_bytes = 0
+    for phase, owner, kind, sent in meter.http:
+        if phase != "measure" or owner.endswith("(schedule)"):
+            continue
+        http[kind] += 1
+        if kind == "provider":
+            provider_bytes += sent
+    return http, provider_bytes
 
 
 def fixed_monthly(per: dict[str, Any], prices: dict[str, Any], queues: int) -> dict[str, float]:
@@ -810,15 +872,29 @@ def main() -> int:
     args = parser.parse_args()
 
     document = load_prices()
-    prices = document["prices"]
     data = background(args.side)
     meter = Meter()
     install_hooks(meter)
+    report = _report_head(document, data)
+    tables = []
+    for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
+        report["runs"][engine], text = _engine_report(engine, meter, args, data, document["prices"])
+        tables.append(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    tables.append(NOTES)
+    print("\n".join(tables), file=sys.__stdout__)
+    print(f"wrote {args.out}", file=sys.__stdout__)
+    return 0
+
+
+def _report_head(document: dict[str, Any], data: bytes) -> dict[str, Any]:
+    """The report before any run: the commit measured, the prices, the goal, the upload's size."""
     import subprocess
 
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False)
-    report: dict[str, Any] = {
+    return {
         "commit": head.stdout.strip(),
         "uncommitted_files": [line[3:] for line in dirty.stdout.splitlines()],
         "prices": document,
@@ -826,45 +902,43 @@ def main() -> int:
         "upload_bytes": len(data),
         "runs": {},
     }
-    tables = []
-    for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
-        meter.invocations.clear()
-        meter.calls.clear()
-        meter.http.clear()
-        meter.log_bytes.clear()
-        meter.log_events.clear()
-        meter.phase = "setup"
-        engine_args = argparse.Namespace(**vars(args))
-        engine_args.jobs = args.jobs or (20 if engine == "composer" else 15)
-        run = run_engine(engine, meter, engine_args, data)
-        per = per_poster_units(run, meter)
-        dollars = price_units(per["billable"], prices)
-        total = sum(dollars.values())
-        fixed = fixed_monthly(per, prices, queues=2 if engine == "composer" else 1)
-        report["runs"][engine] = {
-            "run": run,
-            "per_poster": per,
-            "usd_per_poster": dollars,
-            "share": {k: (v / total if total else 0.0) for k, v in dollars.items()},
-            "total_usd_per_poster": total,
-            "total_usd_per_1000_posters": total * 1000,
-            "goal_ratio": total / GOAL_USD_PER_POSTER,
-            "fixed_usd_per_month_estimated": fixed,
-        }
-        tables.append(table(engine, per, dollars, run))
-        learned = run["learned_history"]
-        tables.append(
-            f"\nlearned history before measuring: {learned['samples']} durations (p5 {learned['p05']} s, "
-            f"p95 {learned['p95']} s); first Wait of measured jobs: {sorted(set(run['first_wait_seconds']))} s; "
-            f"fixed (not per poster, est.): sweep ${fixed['slots_sweep_per_month']:.3f}/month, "
-            f"idle SQS polls ${fixed['sqs_idle_polls_per_month']:.2f}/month\n"
-        )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    tables.append(NOTES)
-    print("\n".join(tables), file=sys.__stdout__)
-    print(f"wrote {args.out}", file=sys.__stdout__)
-    return 0
+
+
+def _engine_report(
+    engine: str, meter: Meter, args: argparse.Namespace, data: bytes, prices: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """One engine's run, priced: its entry in the report and its table."""
+    meter.invocations.clear()
+    meter.calls.clear()
+    meter.http.clear()
+    meter.log_bytes.clear()
+    meter.log_events.clear()
+    meter.phase = "setup"
+    engine_args = argparse.Namespace(**vars(args))
+    engine_args.jobs = args.jobs or (20 if engine == "composer" else 15)
+    run = run_engine(engine, meter, engine_args, data)
+    per = per_poster_units(run, meter)
+    dollars = price_units(per["billable"], prices)
+    total = sum(dollars.values())
+    fixed = fixed_monthly(per, prices, queues=2 if engine == "composer" else 1)
+    entry = {
+        "run": run,
+        "per_poster": per,
+        "usd_per_poster": dollars,
+        "share": {k: (v / total if total else 0.0) for k, v in dollars.items()},
+        "total_usd_per_poster": total,
+        "total_usd_per_1000_posters": total * 1000,
+        "goal_ratio": total / GOAL_USD_PER_POSTER,
+        "fixed_usd_per_month_estimated": fixed,
+    }
+    learned = run["learned_history"]
+    text = table(engine, per, dollars, run) + (
+        f"\n\nlearned history before measuring: {learned['samples']} durations (p5 {learned['p05']} s, "
+        f"p95 {learned['p95']} s); first Wait of measured jobs: {sorted(set(run['first_wait_seconds']))} s; "
+        f"fixed (not per poster, est.): sweep ${fixed['slots_sweep_per_month']:.3f}/month, "
+        f"idle SQS polls ${fixed['sqs_idle_polls_per_month']:.2f}/month\n"
+    )
+    return entry, text
 
 
 if __name__ == "__main__":

@@ -92,9 +92,12 @@ def main() -> int:
     if args.child:
         child(args.child[0], int(args.child[1]), args.child[2], args.child[3])
         return 0
+    _print_rows(_measure_all())
+    return 0
 
-    import boto3
 
+def _measure_all() -> dict[int, dict[str, tuple[float, int]]]:
+    """The results server (HTTPS) and a moto server up; each size copied by Finalize and uploaded plainly."""
     from local_stack.moto_server import aws_environment, free_port
     from poster_composer.tls import ensure_certificate, server_context
 
@@ -119,15 +122,7 @@ def main() -> int:
     }
     try:
         os.environ.update(aws_environment(endpoint))
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-        for attempt in range(100):
-            try:
-                s3.create_bucket(Bucket=BUCKET)
-                break
-            except Exception:
-                if attempt == 99:
-                    raise
-                time.sleep(0.2)
+        _create_bucket(endpoint)
         rows = {}
         for megabytes in (1, 64):
             rows[megabytes] = {
@@ -138,6 +133,25 @@ def main() -> int:
         moto.terminate()
         server.shutdown()
         tls.cleanup()
+    return rows
+
+
+def _create_bucket(endpoint: str) -> None:
+    """``BUCKET`` on the moto server at ``endpoint``, as soon as it answers."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    for attempt in range(100):
+        try:
+            s3.create_bucket(Bucket=BUCKET)
+            break
+        except Exception:
+            if attempt == 99:
+                raise
+            time.sleep(0.2)
+
+
+def _print_rows(rows: dict[int, dict[str, tuple[float, int]]]) -> None:
     print("| result | Finalize copy | its peak RSS | plain put_object of the bytes | its peak RSS |")
     print("|---|---|---|---|---|")
     for megabytes, row in rows.items():
@@ -150,7 +164,6 @@ def main() -> int:
     print(
         f"\npeak RSS 64 MB / 1 MB: {ratio:.2f}× (streaming: ≤ 1.25×); copy time / plain upload at 64 MB: {speed:.2f}×"
     )
-    return 0
 
 
 if __name__ == "__main__":

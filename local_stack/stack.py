@@ -176,7 +176,10 @@ class LocalStack(StackObservation):
         self.api_destinations: ApiDestinationEmulator | None = None
         self.iam: IamRoles | None = None
         self.iam_enforcement: MotoIamEnforcement | None = None
+        self._init_runtime_state()
 
+    def _init_runtime_state(self) -> None:
+        """What start-up fills in: the servers, the resources and the endpoints (empty until then)."""
         self.moto: MotoServer | None = None
         self.composer: ComposerProcess | None = None
         self.engine = ""

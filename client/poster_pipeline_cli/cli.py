@@ -147,7 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_common(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_submit(commands)
+    _add_queries(commands)
+    return parser
 
+
+def _add_submit(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     submit = commands.add_parser(
         "submit",
         help="upload an image with its sidecar; optionally wait and download the posters",
@@ -192,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     waiting.add_argument("-q", "--quiet", action="store_true", help="no progress display on stderr")
     _add_common(submit, top=False)
 
+
+def _add_queries(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status = commands.add_parser(
         "status", help="done / partial / failed / pending, with the manifest or failure record", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -207,7 +214,6 @@ def build_parser() -> argparse.ArgumentParser:
     failures = commands.add_parser("failures", help="the failure records, newest first")
     failures.add_argument("--limit", type=_limit, default=DEFAULT_LIMIT, metavar="N")
     _add_common(failures, top=False)
-    return parser
 
 
 # ---------------------------------------------------------------------------------------------- AWS

@@ -141,22 +141,36 @@ def iam_authorisations(
     params = _json(body) if service in ("dynamodb", "secretsmanager", "states", "events") else {}
     if service == "dynamodb":
         return _dynamodb(operation, params, region, account)
+    resources = _resources(service, operation, params, path, region, account, secret_arn)
+    return [(named, arn) for arn in resources] if resources is not None else [(named, resource)]
+
+
+def _resources(
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    path: str,
+    region: str,
+    account: str,
+    secret_arn: Callable[[str], str | None],
+) -> list[str] | None:
+    """The resource ARNs a Secrets Manager, Step Functions, EventBridge or Lambda request names (None: not found)."""
     if service == "secretsmanager" and "SecretId" in params:
         secret_id = str(params["SecretId"])
         if secret_id.startswith("arn:"):
-            return [(named, secret_arn(secret_id) or secret_id)]
-        return [(named, secret_arn(secret_id) or f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}")]
+            return [secret_arn(secret_id) or secret_id]
+        return [secret_arn(secret_id) or f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}"]
     if service == "states":
         key = next((k for k in _STATES_RESOURCE_KEYS if params.get(k)), None)
-        return [(named, str(params[key]) if key else "*")]
+        return [str(params[key]) if key else "*"]
     if service == "events" and operation == "PutEvents":
         buses = sorted({str(entry.get("EventBusName") or "default") for entry in params.get("Entries", [])})
-        return [(named, _event_bus_arn(bus, region, account)) for bus in buses or ["default"]]
+        return [_event_bus_arn(bus, region, account) for bus in buses or ["default"]]
     if service == "lambda":
         match = _LAMBDA_FUNCTION.search(path)
         if match:
-            return [(named, _function_arn(unquote(match.group(1)), path, region, account))]
-    return [(named, resource)]
+            return [_function_arn(unquote(match.group(1)), path, region, account)]
+    return None
 
 
 def _json(body: bytes | str | None) -> dict[str, Any]:

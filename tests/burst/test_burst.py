@@ -1,6 +1,6 @@
 """A burst of uploads with faults, through the real pipeline: nothing lost, nothing submitted twice, quota kept.
 
-The same scenario as ``make burst`` (``local_stack/burst.py``), smaller: 30 images + 2 corrupt ones at once,
+The same scenario as ``make burst`` (``bench/burst.py``), smaller: 30 images + 2 corrupt ones at once,
 provider tasks of 0.5 s, ~10 % 429 and ~5 % 5xx on submit, ~2 % FAILED tasks, partial results on n=2 jobs,
 ~10 % re-delivered S3 notifications and one Finalize killed after writing its first object. It runs its own
 local stack, and one runs at a time per process: this package sorts before ``tests/e2e`` (whose package-scoped stack
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_stack.burst import BurstConfig, BurstReport, run_burst
+from bench.burst import BurstConfig, BurstReport, run_burst
 
 pytestmark = pytest.mark.e2e
 

@@ -204,49 +204,80 @@ def _claim_oldest(services: Services, token: str) -> Parked | None:
 def _start(
     parked: Parked, token: str, services: Services, remaining_seconds: Callable[[], float], report: DispatchReport
 ) -> None:
-    settings, slots = services.settings, services.slots
+    """Submit the claimed job's task (unless a dispatcher that died already did: ``parked.task``), then start its
+    execution."""
     job = Job.from_dict(parked.job)
     task = parked.task
     if task is None:
-        deadline = time.time() + max(0.0, remaining_seconds() - MIN_SECONDS_LEFT / 2)
-
-        def take_token() -> None:
-            if not slots.take_rate_token(deadline):
-                raise TransientError("no submission token before the invocation's deadline", code="RateTokenTimeout")
-
-        def count(error: TransientError) -> None:
-            if _throttled(error):
-                report.throttled += 1
-            else:
-                report.provider_errors += 1
-
-        try:
-            submitted = submit_task(job, services, before_attempt=take_token, on_transient=count)
-        except PermanentError as exc:
-            record_submit_failure(job, exc, services)
-            slots.remove(parked)
-            slots.release(job.job_id)
-            report.failed += 1
+        task = _submit(parked, token, job, services, remaining_seconds, report)
+        if task is None:
             return
-        except TransientError as exc:
-            slots.release(job.job_id)
-            # Throttling never costs the job: only 5xx / timeouts / connection errors count towards the cap.
-            attempts = parked.attempts + (0 if _throttled(exc) else 1)
-            if attempts >= settings.dispatch_max_rounds:
-                logger.error("job %s: provider still failing after %d rounds: %s", job.job_id, attempts, exc.code)
-                record_submit_failure(job, exc, services)
-                slots.remove(parked)
-                report.failed += 1
-            else:
-                logger.warning(
-                    "job %s: submit round %d failed (%s); back at the head of the queue", job.job_id, attempts, exc.code
-                )
-                slots.unclaim(parked, token, attempts=attempts)
-                report.requeued += 1
-            return
-        task = {"task_id": submitted.task_id, "request_id": submitted.request_id, "submitted_at": utc_now()}
-        slots.note_submitted(parked, token, task)
-    job = replace(job, submitted_at=str(task["submitted_at"]))
+        services.slots.note_submitted(parked, token, task)
+    _start_execution(parked, replace(job, submitted_at=str(task["submitted_at"])), task, services, report)
+
+
+def _submit(
+    parked: Parked,
+    token: str,
+    job: Job,
+    services: Services,
+    remaining_seconds: Callable[[], float],
+    report: DispatchReport,
+) -> dict[str, Any] | None:
+    """POST the job's task, each try with a rate token; None when it failed (recorded, or back in the queue)."""
+    slots = services.slots
+    deadline = time.time() + max(0.0, remaining_seconds() - MIN_SECONDS_LEFT / 2)
+
+    def take_token() -> None:
+        if not slots.take_rate_token(deadline):
+            raise TransientError("no submission token before the invocation's deadline", code="RateTokenTimeout")
+
+    def count(error: TransientError) -> None:
+        if _throttled(error):
+            report.throttled += 1
+        else:
+            report.provider_errors += 1
+
+    try:
+        submitted = submit_task(job, services, before_attempt=take_token, on_transient=count)
+    except PermanentError as exc:
+        record_submit_failure(job, exc, services)
+        slots.remove(parked)
+        slots.release(job.job_id)
+        report.failed += 1
+        return None
+    except TransientError as exc:
+        slots.release(job.job_id)
+        _requeue_or_fail(parked, token, job, exc, services, report)
+        return None
+    return {"task_id": submitted.task_id, "request_id": submitted.request_id, "submitted_at": utc_now()}
+
+
+def _requeue_or_fail(
+    parked: Parked, token: str, job: Job, exc: TransientError, services: Services, report: DispatchReport
+) -> None:
+    """A submit round failed transiently: back at the head of the queue, or a failure record after the last round."""
+    slots = services.slots
+    # Throttling never costs the job: only 5xx / timeouts / connection errors count towards the cap.
+    attempts = parked.attempts + (0 if _throttled(exc) else 1)
+    if attempts >= services.settings.dispatch_max_rounds:
+        logger.error("job %s: provider still failing after %d rounds: %s", job.job_id, attempts, exc.code)
+        record_submit_failure(job, exc, services)
+        slots.remove(parked)
+        report.failed += 1
+    else:
+        logger.warning(
+            "job %s: submit round %d failed (%s); back at the head of the queue", job.job_id, attempts, exc.code
+        )
+        slots.unclaim(parked, token, attempts=attempts)
+        report.requeued += 1
+
+
+def _start_execution(
+    parked: Parked, job: Job, task: dict[str, Any], services: Services, report: DispatchReport
+) -> None:
+    """Start the execution named after the job with its submitted task, hold the slot for it, drop the parked item."""
+    settings, slots = services.settings, services.slots
     wait = first_wait(services.durations.recent(job.model), settings.poll_schedule)
     try:
         services.sfn.start_execution(

@@ -31,7 +31,8 @@ from poster_composer.errors import (
     NotFoundError,
     ThrottlingError,
 )
-from poster_composer.faults import THROTTLING_MESSAGE, ComposerConfig, FaultInjector
+from poster_composer.fault_injector import FaultInjector
+from poster_composer.faults import THROTTLING_MESSAGE, ComposerConfig
 from poster_composer.image_edit import synthesis_from_edit
 from poster_composer.input_media import HttpMediaFetcher, MediaFetcher
 from poster_composer.production import Renderer, render_with_composer
@@ -50,7 +51,7 @@ from poster_composer.validation import (
 )
 
 if TYPE_CHECKING:
-    from poster_composer.faults import TaskPlan
+    from poster_composer.fault_injector import TaskPlan
     from poster_composer.tasks import Task
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,6 @@ from poster_composer.faults import (
     INFERENCE_ERROR_CODE,
     INFERENCE_ERROR_MESSAGE,
     ComposerConfig,
-    TaskPlan,
 )
 from poster_composer.production import Renderer, download_inputs, render_inputs, render_with_composer
 from poster_composer.task_view import (
@@ -44,6 +43,7 @@ from poster_composer.task_view import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from poster_composer.fault_injector import TaskPlan
     from poster_composer.input_media import MediaFetcher
     from poster_composer.results import ResultSigner, ResultStore
     from poster_composer.stats import StatsRecorder

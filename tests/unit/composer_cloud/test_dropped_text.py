@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from poster_composer.cloud.worker import RenderWorker
-from poster_composer.faults import ComposerConfig, TaskPlan
+from poster_composer.fault_injector import TaskPlan
+from poster_composer.faults import ComposerConfig
 from poster_composer.production import RenderedPng
 from tests.unit.composer_cloud.conftest import INPUT, REGION, RecordingFetcher, png, synthesis
 

@@ -21,7 +21,8 @@ from poster_composer.cloud.store import DynamoTaskStore
 from poster_composer.cloud.tasks import TIMEOUT_CODE, CloudTasks
 from poster_composer.cloud.worker import RenderWorker
 from poster_composer.errors import InternalServerError, TaskFailedError, UnsupportedOperationError
-from poster_composer.faults import ComposerConfig, TaskPlan
+from poster_composer.fault_injector import TaskPlan
+from poster_composer.faults import ComposerConfig
 from poster_composer.task_view import ResultEntry, TaskStatus
 from tests.unit.composer_cloud.conftest import (
     INPUT,

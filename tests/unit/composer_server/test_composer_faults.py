@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from poster_composer.errors import ComposerConfigError
-from poster_composer.faults import ComposerConfig, FaultInjector, Rule, SubmitErrorAction, parse_rules
+from poster_composer.fault_injector import FaultInjector
+from poster_composer.faults import ComposerConfig, Rule, SubmitErrorAction, parse_rules
 
 
 def test_defaults_match_the_documented_model_limits() -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from poster_composer.cloud.results import ResultBucket
     from poster_composer.cloud.store import DynamoTaskStore
-    from poster_composer.faults import TaskPlan
+    from poster_composer.fault_injector import TaskPlan
     from poster_composer.validation import SynthesisRequest
 
 logger = logging.getLogger(__name__)
