@@ -11,9 +11,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from poster_common.errors import NoResultCopiedError, PermanentError, TransientError
-from poster_common.format_sets import settle_format
 from poster_common.notify import completion_links, publish_finished
 from poster_common.profiles import find_profile
+from poster_common.request_outcome import settle_format
 from poster_common.result_download import open_result
 
 if TYPE_CHECKING:

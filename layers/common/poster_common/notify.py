@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from poster_common.format_sets import settle_format
 from poster_common.models import Delivery
+from poster_common.request_outcome import settle_format
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient

@@ -9,10 +9,11 @@ import pytest
 
 from poster_common import jobspec
 from poster_common.errors import InvalidBrandFileError, InvalidJobSpecError, InvalidSidecarError
-from poster_common.format_sets import FormatSets, request_manifest
+from poster_common.format_sets import FormatSets
 from poster_common.formats import MAX_FORMATS, PosterFormat, parse_formats
 from poster_common.models import Delivery, Job, JobSpec, ObjectRef, format_job_id
 from poster_common.profiles import profile_for
+from poster_common.request_outcome import request_manifest
 from poster_common.s3_events import NotAnS3EventError
 from poster_common.triggers import requests_in
 from tests.unit.domain.conftest import TABLE
