@@ -51,7 +51,9 @@ import boto3
 import certifi
 import requests
 
+from local_stack.background import BackgroundLoop
 from local_stack.errors import LocalStackError
+from local_stack.iam.policies import policy_allows
 
 if TYPE_CHECKING:
     from local_stack.resources import CreatedResources
@@ -254,19 +256,6 @@ def select_input_path(event: dict[str, Any], path: str | None) -> Any:
     return selected
 
 
-def _policy_allows(documents: list[dict[str, Any]], action: str, resource: str) -> bool:
-    """IAM evaluation with moto's evaluator: allowed when some statement allows and none denies."""
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-
-    allowed = False
-    for document in documents:
-        result = IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
-        if result == PermissionResult.DENIED:
-            return False
-        allowed = allowed or result == PermissionResult.PERMITTED
-    return allowed
-
-
 @dataclass(order=True)
 class _Pending:
     due: float
@@ -300,7 +289,7 @@ class _Installed:
             self.next_slot = max(now, self.next_slot) + 1.0 / self.route.rate_limit_per_second
 
 
-class ApiDestinationEmulator:
+class ApiDestinationEmulator(BackgroundLoop):
     """The tap and the delivery thread of the module docstring (a context manager once installed).
 
     Parameters
@@ -324,6 +313,8 @@ class ApiDestinationEmulator:
         The generated value of each secret a connection names, by logical id.
     """
 
+    thread_name = "api-destinations"
+
     def __init__(
         self,
         template: Template,
@@ -333,6 +324,7 @@ class ApiDestinationEmulator:
         session: Any = None,
         options: ApiDestinationOptions | None = None,
     ) -> None:
+        super().__init__()
         self.template = template
         self.resources = resources
         self.routes = routes
@@ -344,8 +336,6 @@ class ApiDestinationEmulator:
         self._pending: list[_Pending] = []
         self._sequence = itertools.count()
         self._http = requests.Session()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ set-up
@@ -420,29 +410,13 @@ class ApiDestinationEmulator:
         documents = [
             self.template.resolve(p["PolicyDocument"]) for p in (role.get("Properties") or {}).get("Policies", [])
         ]
-        return _policy_allows(documents, "events:InvokeApiDestination", destination_arn)
+        return policy_allows(documents, "events:InvokeApiDestination", destination_arn)
 
     # ------------------------------------------------------------------ thread
 
-    def start(self) -> ApiDestinationEmulator:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="api-destinations", daemon=True)
-            self._thread.start()
-        return self
-
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)
         self._http.close()
-
-    def __enter__(self) -> ApiDestinationEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _run(self) -> None:
         sqs = self._session.client("sqs")

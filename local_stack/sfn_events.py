@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from local_stack.background import BackgroundLoop
 from local_stack.lambda_seam import FakeLambdaContext, LambdaTarget
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def event_rules(template: Template) -> EventRules:
     return EventRules(status_fn, statuses, schedule_fn, schedule_seconds)
 
 
-class ExecutionEventEmulator:
+class ExecutionEventEmulator(BackgroundLoop):
     """The thread described in the module docstring (a context manager).
 
     Parameters
@@ -91,6 +91,8 @@ class ExecutionEventEmulator:
         How often executions are listed.
     """
 
+    thread_name = "sfn-events"
+
     def __init__(
         self,
         state_machine_arn: str,
@@ -102,6 +104,7 @@ class ExecutionEventEmulator:
         poll_seconds: float = 1.0,
         session: Any = None,
     ) -> None:
+        super().__init__()
         self.state_machine_arn = state_machine_arn
         self.status_target = status_target
         self.statuses = statuses
@@ -111,27 +114,6 @@ class ExecutionEventEmulator:
         self.delivered: list[dict[str, Any]] = []
         self._seen: set[str] = set()
         self._session = session or boto3.session.Session()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> ExecutionEventEmulator:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="sfn-events", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def __enter__(self) -> ExecutionEventEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _run(self) -> None:
         sfn: Any = self._session.client("stepfunctions")

@@ -136,3 +136,16 @@ def _aws_managed_policies() -> dict[str, Any]:
 
     policies: dict[str, Any] = json.loads(aws_managed_policies_data)
     return policies
+
+
+def policy_allows(documents: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """IAM evaluation with moto's own evaluator: allowed when some statement allows and none denies."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    allowed = False
+    for document in documents:
+        result = IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return False
+        allowed = allowed or result == PermissionResult.PERMITTED
+    return allowed

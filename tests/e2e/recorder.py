@@ -4,14 +4,14 @@ Each handler (behind the Lambda seam and behind the SQS event-source emulation) 
 context variable names the function while it runs; ``BaseClient._make_api_call`` records
 ``(function, IAM action, resource ARN)`` for every call made in that context, including calls made
 from worker threads (``ThreadPoolExecutor.submit`` copies the context, as S3 multipart uploads use
-one). The calls are then checked against each function's expanded IAM policy (see `policy_allows`).
+one). The calls are then checked against each function's expanded IAM policy
+(`local_stack.iam.policies.policy_allows`).
 """
 
 from __future__ import annotations
 
 import contextvars
 import dataclasses
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -179,16 +179,3 @@ def _named(logical_id: str, handler: Any) -> Any:
             CURRENT_FUNCTION.reset(token)
 
     return run
-
-
-def policy_allows(documents: list[dict[str, Any]], action: str, resource: str) -> bool:
-    """IAM evaluation with moto's own evaluator: allowed when some statement allows and none denies."""
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-
-    allowed = False
-    for document in documents:
-        result = IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
-        if result == PermissionResult.DENIED:
-            return False
-        allowed = allowed or result == PermissionResult.PERMITTED
-    return allowed

@@ -22,9 +22,10 @@ import pytest
 import requests
 from PIL import Image
 
+from local_stack.iam.policies import policy_allows
 from tests.conftest import fixture_image
 from tests.e2e.conftest import RULES, SESSION_TOKEN, outcome
-from tests.e2e.recorder import CallRecorder, policy_allows
+from tests.e2e.recorder import CallRecorder
 from tests.hostile import CANARY, SIGNED, EvilNet, hostile_urls
 from tests.iam import role_policies
 

@@ -70,3 +70,13 @@ class ScriptedSession:
 
     def post(self, url: str, **kwargs: Any) -> FakeResponse:
         return self.request("POST", url, **kwargs)
+
+
+class RecordingEvents:
+    """An EventBridge client that keeps each put event's detail."""
+
+    def __init__(self) -> None:
+        self.details: list[dict[str, Any]] = []
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> None:
+        self.details += [json.loads(entry["Detail"]) for entry in Entries]

@@ -4,7 +4,6 @@ one presigned GET per output key, and the key is there on every outcome so the p
 from __future__ import annotations
 
 import dataclasses
-import json
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from poster_common.payloads import ExecutionState
 from poster_common.result_download import DownloadedBody, HostAllowlist
 from poster_common.services import Services
 from poster_common.storage import S3ObjectStore
+from tests.unit.domain.fakes import RecordingEvents
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -64,15 +64,7 @@ class _Api:
         return TaskSnapshot(task_id=task_id, status=TaskStatus.SUCCEEDED, results=results)
 
 
-class _Events:
-    def __init__(self) -> None:
-        self.details: list[dict[str, Any]] = []
-
-    def put_events(self, Entries: list[dict[str, Any]]) -> None:
-        self.details += [json.loads(entry["Detail"]) for entry in Entries]
-
-
-def _services(settings: Settings, store: _Store, events: _Events) -> Services:
+def _services(settings: Settings, store: _Store, events: RecordingEvents) -> Services:
     collaborators: dict[str, Any] = {f.name: None for f in dataclasses.fields(Services)}
     collaborators.update(
         settings=settings, store=store, api=_Api(), allowlist=HostAllowlist.parse(["r.example"]), events=events
@@ -86,7 +78,7 @@ def _finalize(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> tuple[_Sto
         yield DownloadedBody("image/png", iter([PNG]))
 
     monkeypatch.setattr(finalize, "open_result", open_result)
-    store, events = _Store(), _Events()
+    store, events = _Store(), RecordingEvents()
     finalize.finalize_job(ExecutionState.from_dict(STATE), _services(settings, store, events), lambda: 600_000)
     (detail,) = events.details
     return store, detail
@@ -119,7 +111,7 @@ def test_finalize_puts_no_links_key_when_links_are_off(monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize(("seconds", "expected"), [(0, None), (600, [])])
 def test_a_failed_job_has_an_empty_links_list_only_when_links_are_on(seconds: int, expected: Any) -> None:
-    store, events = _Store(), _Events()
+    store, events = _Store(), RecordingEvents()
     record = FailureRecord(
         job_id="j1", stage="task", code="TaskFailed", message="m", source=ObjectRef("in", "incoming/night.jpg")
     )

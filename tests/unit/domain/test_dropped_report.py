@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from poster_common.payloads import ExecutionState
 from poster_common.profiles import task_results
 from poster_common.result_download import DownloadedBody, HostAllowlist
 from poster_common.services import Services
+from tests.unit.domain.fakes import RecordingEvents
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -59,21 +59,13 @@ class _Api:
         return TaskSnapshot(task_id=task_id, status=TaskStatus.SUCCEEDED, results=results)
 
 
-class _Events:
-    def __init__(self) -> None:
-        self.details: list[dict[str, Any]] = []
-
-    def put_events(self, Entries: list[dict[str, Any]]) -> None:
-        self.details += [json.loads(entry["Detail"]) for entry in Entries]
-
-
 def test_finalize_puts_the_dropped_text_in_the_manifest_and_the_event(monkeypatch: pytest.MonkeyPatch) -> None:
     @contextmanager
     def open_result(url: str, **_: Any) -> Iterator[DownloadedBody]:
         yield DownloadedBody("image/png", iter([PNG]))
 
     monkeypatch.setattr(finalize, "open_result", open_result)
-    store, events = _Store(), _Events()
+    store, events = _Store(), RecordingEvents()
     collaborators: dict[str, Any] = {f.name: None for f in dataclasses.fields(Services)}
     collaborators.update(
         settings=Settings(output_bucket="out"),

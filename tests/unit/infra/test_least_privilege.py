@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from local_stack.iam.policies import policy_allows
 from local_stack.template import Template
-from tests.e2e.recorder import policy_allows
 from tests.iam import role_policies, translated_template
 
 ROOT = Path(__file__).resolve().parents[3]

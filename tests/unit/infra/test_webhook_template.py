@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from local_stack.iam.policies import policy_allows
 from local_stack.template import Template
-from tests.e2e.recorder import policy_allows
 from tests.iam import role_policies
 from tests.unit.infra.cfn_yaml import REPO
 
