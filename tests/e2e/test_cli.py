@@ -75,6 +75,21 @@ def test_submit_waits_and_downloads_a_png_poster(stack: LocalStack, stem: str, t
     assert stem in [entry["stem"] for entry in listing["posters"]]
 
 
+def test_submit_with_formats_downloads_one_poster_per_format(stack: LocalStack, stem: str, tmp_path: Path) -> None:
+    # WHEN submitting with two formats and waiting
+    code, document, stderr = run_cli(
+        stack, "submit", str(fixture_image("rocket.jpg")), "--title", "Two Sizes", "--format", "square",
+        "--format", "1200x628", "--name", stem, "--wait", "--timeout", "120", "--interval", "0.5", "-o", str(tmp_path),
+    )  # fmt: skip
+    # THEN each format's poster is downloaded from its folder, and the request's manifest names both
+    assert code == 0, (document, stderr)
+    assert sorted(document["job"]["output_keys"]) == [f"posters/{stem}/1200x628/0.png", f"posters/{stem}/square/0.png"]
+    for label in ("square", "1200x628"):
+        assert (tmp_path / stem / label / "0.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    manifest = json.loads((tmp_path / stem / "manifest.json").read_text())
+    assert set(manifest["formats"]) == {"square", "1200x628"}
+
+
 def test_a_bad_sidecar_field_exits_1_with_the_failure_code(stack: LocalStack, stem: str) -> None:
     # WHEN submitting an underlay the API does not accept (the client passes values through)
     code, document, _ = run_cli(
