@@ -8,7 +8,8 @@ For each task-time distribution, the same seeded durations are polled two ways b
   before the likely end, Polls that hold on the query quota's cadence (one task in progress: every 1/15 s).
 
 Per poster: Poll invocations, provider queries, the wait loop's state transitions (Wait + Poll + Choice per Poll),
-the held Polls' GB-seconds (256 MB), detection lag (when the loop saw the end − when the task ended) p50/p95, and
+the held Polls' GB-seconds (at the template's ``PollFunction`` ``MemorySize``), detection lag (when the loop saw
+the end − when the task ended) p50/p95, and
 the loop's cost at us-east-1 prices (Step Functions Standard $0.025 / 1,000 transitions, arm64 Lambda
 $0.0000133334 / GB-s + $0.20 / million requests). The Step Functions and Lambda hops themselves (tens of ms) are
 not simulated. Prints a table; asserts nothing.
@@ -25,13 +26,15 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from local_stack.stack import DEFAULT_TEMPLATE
+from local_stack.template import Template
 from poster_common.durations import SAMPLES, TaskDurations, first_wait
 from poster_common.models import TaskSnapshot, TaskStatus
 from poster_common.poll import poll_learning
 
 SDK_SCHEDULE = (1, 1, 2, 2, 2, 4, 4, 4, 5)
 HOLD_INTERVAL = 1 / 15  # one task in progress, three quarters of 20 queries/s
-POLL_GB = 0.25
+POLL_GB = Template(DEFAULT_TEMPLATE).function("PollFunction").memory_mb / 1024
 PRICE_TRANSITION = 0.025 / 1000
 PRICE_GB_SECOND = 0.0000133334
 PRICE_REQUEST = 0.20 / 1_000_000

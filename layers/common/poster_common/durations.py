@@ -6,9 +6,10 @@ model's recent tasks (at least `MIN_SAMPLES`):
 
 - the first Poll comes just before the likely end: at the 5th percentile of recent durations, less a second (at
   once for sub-second tasks such as the composer's: that Poll then holds through the render);
-- each Poll holds, querying on the quota's cadence (``Settings.poll_hold_interval``), until a second past the
-  95th percentile (at most `MAX_HOLD_SECONDS`; past it, `LATE_HOLD_SECONDS` at a time), so the end of a task is
-  seen within a fraction of a second, usually by the first Poll;
+- each Poll holds, querying on the quota's cadence (``Settings.poll_hold_interval``), until the task ends or
+  `MAX_HOLD_SECONDS` have passed, so the end of a task is seen within a fraction of a second, usually by the first
+  Poll. Holding is the cheap way to wait: a held second of the 128 MB Poll costs about 1/45 of another trip round
+  the loop (Wait, Poll, Choice: three state transitions), so a task that outlasts its peers is held for, not re-polled;
 - between Polls the loop waits one second.
 
 History: the TaskDurationTable's items ``pk = durations#<model>``, ``sk = 0 … SAMPLES-1`` (a task writes the slot its id
@@ -36,8 +37,7 @@ logger = logging.getLogger(__name__)
 SAMPLES = 32
 MIN_SAMPLES = 5
 HISTORY_SECONDS = 7 * 24 * 3600
-MAX_HOLD_SECONDS = 30.0
-LATE_HOLD_SECONDS = 5.0
+MAX_HOLD_SECONDS = 30.0  # within Poll's 45 s timeout, with room for a slow last query
 PREFIX = "durations#"
 _PROVIDER_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -72,12 +72,10 @@ def first_wait(durations: TaskDurations, schedule: Sequence[int]) -> int:
     return max(0, math.floor(durations.quantile(0.05)) - 1)
 
 
-def hold_seconds(durations: TaskDurations, elapsed: float, configured: float) -> float:
-    """How long a Poll keeps querying a running task, ``elapsed`` seconds after submission."""
-    if not durations.learned:
-        return configured
-    remaining = durations.quantile(0.95) + 1.0 - elapsed
-    return min(MAX_HOLD_SECONDS, max(remaining, LATE_HOLD_SECONDS))
+def hold_seconds(durations: TaskDurations, configured: float) -> float:
+    """How long a Poll may keep querying a running task: ``configured`` (``POLL_HOLD_SECONDS``) without history,
+    `MAX_HOLD_SECONDS` once the durations are learnt (the Poll returns as soon as the task ends)."""
+    return MAX_HOLD_SECONDS if durations.learned else configured
 
 
 def wait_schedule(durations: TaskDurations, schedule: Sequence[int]) -> Sequence[int]:

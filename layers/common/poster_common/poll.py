@@ -100,7 +100,6 @@ def poll_learning(
     """`poll_task`, timed by the model's recent task durations (`poster_common.durations`), and a SUCCEEDED
     task's duration added to them. The history only tunes the loop (`DurationLog` tolerates a failed read or write)."""
     durations = history.recent(model)
-    elapsed = seconds_since(submitted_at, now)
 
     def learn(snapshot: TaskSnapshot) -> None:
         seconds = task_seconds(snapshot.submit_time, snapshot.end_time)
@@ -114,7 +113,7 @@ def poll_learning(
         api=api,
         schedule=wait_schedule(durations, schedule),
         now=now,
-        hold_seconds=hold_seconds(durations, elapsed, configured_hold),
+        hold_seconds=hold_seconds(durations, configured_hold),
         hold_interval=hold_interval,
         clock=clock,
         sleep=sleep,
