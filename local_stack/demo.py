@@ -144,12 +144,20 @@ def poster_keys(manifest: dict[str, Any]) -> list[str]:
     return [result["key"] for result in manifest.get("results", []) if result.get("status") == "COPIED"]
 
 
+def _caption(path: str) -> str:
+    """``story-0.png`` → ``story · poster 1``; ``1.png`` → ``poster 2``."""
+    label, _, index = Path(path).stem.rpartition("-")
+    return f"{label} · " * bool(label) + f"poster {int(index) + 1}"
+
+
 def write_gallery(summary: list[dict[str, Any]], out: Path) -> None:
     rows = []
     for entry in summary:
         posters = (
             "".join(
-                f'<a href="{html.escape(p)}"><img src="{html.escape(p)}" alt="poster"></a>' for p in entry["outputs"]
+                f'<figure><a href="{html.escape(p)}"><img src="{html.escape(p)}" alt="poster"></a>'
+                f"<figcaption>{html.escape(_caption(p))}</figcaption></figure>"
+                for p in entry["outputs"]
             )
             or f"<p class=fail>{html.escape(str(entry['failure_code']))}</p>"
         )
@@ -157,12 +165,13 @@ def write_gallery(summary: list[dict[str, Any]], out: Path) -> None:
             f'<tr><td><img src="{html.escape(entry["input"])}" alt=input><br>'
             f"<code>{html.escape(entry['source'])}</code><br><small>{html.escape(entry['how'])}</small></td>"
             f"<td class={entry['status'].lower()}>"
-            f"{html.escape(entry['status'])}</td><td>{posters}</td></tr>"
+            f"{html.escape(entry['status'])}</td><td><div class=posters>{posters}</div></td></tr>"
         )
     (out / "index.html").write_text(
         f"""<!doctype html><meta charset=utf-8><title>poster-pipeline demo</title>
-<style>body{{font:14px system-ui;margin:2em}}img{{max-height:320px;margin:4px;box-shadow:0 1px 4px #0004}}
-td{{vertical-align:top;padding:8px;border-bottom:1px solid #ddd}}.succeeded{{color:#080}}.failed{{color:#b00}}</style>
+<style>body{{font:14px system-ui;margin:2em}}img{{max-height:320px;max-width:100%;box-shadow:0 1px 4px #0004}}
+td{{vertical-align:top;padding:8px;border-bottom:1px solid #ddd}}.posters{{display:flex;flex-wrap:wrap;gap:12px}}
+figure{{margin:0;max-width:640px}}figcaption{{color:#666;font-size:12px}}.succeeded{{color:#080}}.failed{{color:#b00}}</style>
 <h1>poster-pipeline demo</h1><table><tr><th>input</th><th>outcome</th><th>posters</th></tr>
 {"".join(rows)}</table>""",
         encoding="utf-8",
