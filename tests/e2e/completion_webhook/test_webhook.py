@@ -17,7 +17,17 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-PAYLOAD_FIELDS = {"job_id", "source_bucket", "source_key", "outcome", "output_keys", "failure_code", "dropped"}
+PAYLOAD_FIELDS = {
+    "job_id",
+    "correlation_id",
+    "format",
+    "source_bucket",
+    "source_key",
+    "outcome",
+    "output_keys",
+    "failure_code",
+    "dropped",
+}
 
 
 def test_the_key_is_generated_by_the_stack_and_is_not_the_api_key(stack: LocalStack) -> None:
@@ -59,7 +69,7 @@ def test_a_poster_reaches_the_receiver_once_with_the_key_and_the_documented_payl
         assert key.startswith(f"posters/{stem}/")
         s3.head_object(Bucket=stack.output_bucket, Key=key)
     assert (payload["failure_code"], payload["dropped"]) == (None, [])
-    assert payload.get("correlation_id") is None  # an upload has none (README "Inputs and outputs")
+    assert (payload["correlation_id"], payload["format"]) == (None, None)  # an upload, in one format
     assert "links" not in payload  # WebhookIncludeLinks is off
 
 
