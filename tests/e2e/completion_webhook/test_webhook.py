@@ -3,10 +3,13 @@ documented payload (README "Webhooks"); a receiver that keeps failing gets Event
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.conftest import fixture_image
+from tests.e2e.conftest import request_poster
 from tests.e2e.webhook_receiver import KEY_HEADER, Jobs, event_detail, webhook_key
 
 if TYPE_CHECKING:
@@ -124,3 +127,24 @@ def test_only_the_undelivered_are_dead_lettered_and_nothing_went_unauthenticated
     by_status = {d.status for d in jobs.deliveries}
     assert by_status == {"DELIVERED", "DEAD_LETTERED"}
     assert all(r.status != 401 for r in receiver.received)  # every request carried the right key
+
+
+def test_an_event_request_is_answered_per_format_with_its_correlation_id(
+    stack: LocalStack, receiver: WebhookReceiver
+) -> None:
+    # GIVEN an automation's "Poster requested" event for a photo in two formats
+    key = "library/webhook-request.jpg"
+    stack.upload(fixture_image("rocket.jpg"), key)
+    request_poster(
+        stack, {"key": key, "correlation_id": "order-77", "spec": {"title": "Hi", "formats": ["square", "story"]}}
+    )
+    # WHEN both formats have ended
+    result = stack.wait_for_outcome("library/webhook-request", timeout=120)
+    assert result.status == "SUCCEEDED", result.manifest
+    deadline = time.monotonic() + 30
+    while len(receiver.for_source(key)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # THEN the receiver got one delivery per format, each answering the request's correlation id
+    payloads = [r.payload for r in receiver.for_source(key)]
+    assert sorted(p["format"] for p in payloads) == ["square", "story"]
+    assert {(p["correlation_id"], p["outcome"]) for p in payloads} == {("order-77", "SUCCEEDED")}
