@@ -78,7 +78,14 @@ def test_independent_judge_every_poster() -> None:
     assert max(judged) <= 0.35, max(judged)
 
 
-@pytest.mark.xfail(strict=True, reason="median judged Occ is ~0.22: on texture (gravel, star field) any place is")
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "median judged Occ is ~0.22: on texture (gravel, star field) any place is salient to this judge, and even"
+        " the calmest box of 12 % of each gallery canvas (an oracle search on the judge's own map) has a median"
+        " of 0.156"
+    ),
+)
 def test_independent_judge_median() -> None:
     judged = [meta["judge_occ"] for _, meta in _ok()]
     assert float(np.median(judged)) <= 0.15, np.median(judged)
