@@ -227,6 +227,9 @@ FEATURE_MIN_AREA = 0.02  # a close-up's features (eyes, a nose): a core this lar
 FEATURE_MAX_AREA = 0.08  # (a larger core is an object in its own right),
 FEATURE_MAX_SPAN = 0.6  # gathered in a box of at most this share of the frame
 FEATURE_MAX_SPREAD = 0.48  # with a spread (std of rows + std of columns, relative) of at most this
+UPRIGHT_MAX_WIDTH = 0.25  # an upright object's dominant columns span at most this share of the width
+UPRIGHT_EDGE = 0.08  # and its body above the salient part keeps at least this edge energy per row
+UPRIGHT_WEIGHT = 0.6  # the saliency given to that body (salient, not protected: text may still touch it)
 FEATURE_GROW = 0.035  # the features' air, as a share of the short side
 
 
@@ -328,6 +331,28 @@ def _contrast_and_edges(rgb: Array, radius: int) -> tuple[Array, Array]:
     return sharpened, edges
 
 
+def _upright(objects: npt.NDArray[np.bool_], edges: Array) -> npt.NDArray[np.bool_]:
+    """The rest of an upright object (a rocket, a tower) above its salient part: when the objects' dominant
+    columns form a narrow band, the band above their top for as long as its rows keep edge energy (the body and
+    nose cone of a rocket against the sky, which the colour contrast alone misses)."""
+    out = np.zeros(objects.shape, dtype=bool)
+    counts = objects.sum(axis=0)
+    if counts.max() <= 0:
+        return out
+    columns = np.flatnonzero(counts >= 0.5 * counts.max())
+    c0, c1 = int(columns[0]), int(columns[-1]) + 1
+    if c1 - c0 > UPRIGHT_MAX_WIDTH * objects.shape[1]:
+        return out
+    top = int(np.flatnonzero(objects[:, c0:c1].any(axis=1))[0])
+    profile = edges[:, c0:c1].mean(axis=1)
+    floor = max(UPRIGHT_EDGE, 3.0 * float(np.median(edges)))
+    y = top
+    while y > 0 and profile[y - 1] >= floor:
+        y -= 1
+    out[y:top, c0:c1] = True
+    return out
+
+
 def _span(mask: npt.NDArray[np.bool_]) -> float:
     """Share of the frame inside the bounding box of a (non-empty) mask."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -383,7 +408,11 @@ def analyse(image: Image.Image) -> Analysis:
         np.maximum(base, ENCLOSURE_WEIGHT * soft[..., 0]), np.maximum(skin, HULL_WEIGHT * soft[..., 1])
     )
     faces = dilate(skin >= PROTECT_SKIN, radius * 2)
-    protected = faces | (hull > 0) | _main_object(saliency, radius) | _features(saliency, radius)
+    objects = _main_object(saliency, radius) | _features(saliency, radius)
+    protected = faces | (hull > 0) | objects
+    upright = _upright(objects, edges)
+    if upright.any():
+        saliency = np.maximum(saliency, UPRIGHT_WEIGHT * _blur(upright.astype(np.float64), radius))
 
     return Analysis(
         scale,
