@@ -35,6 +35,7 @@ from poster_composer.renderer.posterlayout import (
     block_coverage,
     comparison_table,
     gradient_map,
+    panel_fills,
     poster_scores,
     title_presence,
 )
@@ -221,6 +222,7 @@ def poster_metrics(item: Rendered) -> dict[str, Any]:
         "judge_occ": poster_scores(layout, judge, gradients)["occ"] if judge is not None else None,
         "presence": title_presence(layout),
         "coverage": block_coverage(layout),
+        "panel_fills": panel_fills(layout),
         "contrast": layout["metrics"]["min_contrast"],
         "contrast_margin": min(margins) if margins else None,
     }
@@ -236,6 +238,7 @@ LEGEND = (
     ),
     ("Uti", "PosterLayout utilisation: share of the non-salient area the boxes use; higher is better"),
     ("Rea", "PosterLayout unreadability: mean Sobel gradient under text not on a panel; lower is better"),
+    ("panel fill", "area of the elements a panel backs ÷ the panel's area (text fills its panel: ≥ 35 %)"),
     ("Ali / Ove", "alignment error over the six box coordinates / mean IoU of non-panel boxes; lower is better"),
     ("Und L/S", "how fully each panel covers an element (loose) / covers one whole (strict); higher is better"),
     ("contrast", "worst WCAG contrast of any line, measured on the finished pixels (≥ 4.5, or 3 for large text)"),
@@ -281,6 +284,12 @@ def summary(metas: list[dict[str, Any]]) -> list[str]:
     lines = comparison_table(aggregate(ok)).splitlines()
     lines.append(f"presence: median {np.median(presence):.4f}, p10 {np.percentile(presence, 10):.4f}")
     lines.append(f"coverage: median {np.median(coverage):.4f}")
+    fills = np.array([fill for m in ok for fill in m["panel_fills"]])
+    if fills.size:
+        lines.append(
+            f"panel fill: min {fills.min():.3f}, p10 {np.percentile(fills, 10):.3f}, median {np.median(fills):.3f}, "
+            f"share >= 0.35 {(fills >= 0.35).mean():.3f} ({fills.size} panels)"
+        )
     if judge:
         lines.append(f"judge Occ (OpenCV fine-grained): median {np.median(judge):.4f}, max {max(judge):.4f}")
     drops = sum(bool(m.get("dropped")) for m in ok)

@@ -67,3 +67,17 @@ def test_size_poster_keeps_the_face_clear() -> None:
     background = render_posters(_photo("astronaut.png"), PosterRequest(title=(), size=(1600, 400)))[0].image
     check_all(background, poster.image, poster.layout, "latin-short")
     assert boxes_of(poster.layout)
+
+
+def test_a_strip_too_narrow_for_the_subject_leaves_room_for_the_text() -> None:
+    # GIVEN the coffee cup (600×400, the cup and saucer span most of the width) and a 1:4 strip
+    photo = _photo("coffee.png")
+    analysis = analyse(photo)
+    # WHEN the crop window is chosen
+    x0, y0, x1, y1 = crop_box(analysis, photo.size, (270, 1080))
+    # THEN it keeps part of the subject, and one of its ends (a third of its height) is clear of it: not a
+    # strip through the middle of the cup with the subject from top to bottom
+    band = 0.3 * (y1 - y0)
+    ends = [(x0, y0, x1, y0 + band), (x0, y1 - band, x1, y1)]
+    assert analysis.protected((x0, y0, x1, y1)) > 0.1
+    assert min(analysis.protected(end) for end in ends) < 0.1, [analysis.protected(end) for end in ends]

@@ -78,7 +78,14 @@ def test_independent_judge_every_poster() -> None:
     assert max(judged) <= 0.35, max(judged)
 
 
-@pytest.mark.xfail(strict=True, reason="median judged Occ is ~0.22: on texture (gravel, star field) any place is")
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "median judged Occ is ~0.22: on texture (gravel, star field) any place is salient to this judge, and even"
+        " the calmest box of 12 % of each gallery canvas (an oracle search on the judge's own map) has a median"
+        " of 0.156"
+    ),
+)
 def test_independent_judge_median() -> None:
     judged = [meta["judge_occ"] for _, meta in _ok()]
     assert float(np.median(judged)) <= 0.15, np.median(judged)
@@ -205,7 +212,7 @@ def test_text_fills_its_panels_mostly() -> None:
     assert float((fills >= 0.35).mean()) >= 0.75, (fills >= 0.35).mean()
 
 
-@pytest.mark.xfail(strict=True, reason="full-width bands and block-wide panels behind short lines: p10 fill ~0.27")
+@pytest.mark.xfail(strict=True, reason="a ragged centred block (long title, short body lines) fills ~0.30 of its card")
 def test_text_fills_every_panel() -> None:
     assert min(_panel_fills()) >= 0.35
 

@@ -250,3 +250,19 @@ def test_a_requested_accent_colours_the_title_at_4_5_to_1_or_more(accent: tuple[
 def test_an_unknown_pairing_or_a_bad_accent_is_refused(request_: PosterRequest) -> None:
     with pytest.raises(InvalidRequestError, match=r"pairing must be one of playfair|accent must be"):
         render_posters(Image.new("RGB", (200, 200), "teal"), request_)
+
+
+def test_per_element_panels_are_padded_from_the_type_scale() -> None:
+    # GIVEN one panel per element (underlay 2) behind a large title and two short, much smaller lines
+    background = canvas("coffee.png", "1x1", 1080)
+    poster = render_posters(background, request_for("zh-short", underlay=2))[0]
+    elements = poster.layout["elements"]
+    panels = [e for e in elements if e.get("kind") == "panel"]
+    # THEN each panel is padded in proportion to its own text, which fills at least 35 % of it
+    assert len(panels) == 3
+    for panel in panels:
+        (backed,) = panel["backs"]
+        x0, y0, x1, y1 = elements[backed]["box"]
+        px0, py0, px1, py1 = panel["box"]
+        assert (x1 - x0) * (y1 - y0) >= 0.35 * (px1 - px0) * (py1 - py0), (panel, elements[backed]["role"])
+    check_all(background, poster.image, poster.layout, "zh-short")

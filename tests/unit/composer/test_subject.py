@@ -55,3 +55,39 @@ def test_face_is_not_covered_by_the_title_request_of_issue_3() -> None:
     # THEN the face is clear of the block (panel included)
     for box in boxes_of(layout) + boxes_of(layout, panels=True):
         assert not _intersects(box, ASTRONAUT_FACE), box
+
+
+# A 1:1 close-up of the cat (the original's centre square, ×3): its eyes and nose, measured by hand.
+CLOSE_UP_FEATURES = ((180, 255, 390, 444), (669, 330, 810, 495), (459, 675, 651, 795))
+
+
+@pytest.mark.parametrize("underlay", [0, 1, 2])
+@pytest.mark.parametrize("text_set", ["latin-short", "zh-short", "mixed-short", "mixed-long"])
+def test_a_close_ups_eyes_and_nose_are_not_covered(text_set: str, underlay: int) -> None:
+    # GIVEN a close-up filling the frame: the cat's eyes and nose are small specks of salience, no object
+    with Image.open(fixture_path("chelsea.png")) as image:
+        background = image.convert("RGB").crop((75, 0, 375, 300)).resize((900, 900), Image.Resampling.LANCZOS)
+    # WHEN rendered
+    poster = render_posters(background, request_for(text_set, underlay=underlay))[0]
+    # THEN no element and no panel touches an eye or the nose, and nothing is dropped for it
+    for box in boxes_of(poster.layout) + boxes_of(poster.layout, panels=True):
+        assert not any(_intersects(box, feature) for feature in CLOSE_UP_FEATURES), box
+    assert poster.layout["dropped"] == []
+
+
+# The rocket's nose cone on rocket.jpg reframed to 1080 × 1080 (hand-measured): less salient than the lit base,
+# it is found by its edges above the salient part (``analysis._upright``).
+NOSE_CONE = (582, 320, 641, 420)
+
+
+@pytest.mark.parametrize("underlay", [0, 1, 2])
+@pytest.mark.parametrize("text_set", ["latin-short", "zh-short", "mixed-short"])
+def test_the_rockets_nose_cone_is_not_covered(text_set: str, underlay: int) -> None:
+    # GIVEN the rocket on its pad, reframed to a square
+    with Image.open(fixture_path("rocket.jpg")) as image:
+        photo = image.convert("RGB")
+    # WHEN rendered
+    poster = render_posters(photo, request_for(text_set, underlay=underlay, size=(1080, 1080)))[0]
+    # THEN no element and no panel (a band's included) covers the nose cone
+    for box in boxes_of(poster.layout) + boxes_of(poster.layout, panels=True):
+        assert not _intersects(box, NOSE_CONE), box

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from poster_composer.renderer.fonts import FACES, PAIRINGS, face_for, font_path, has_glyph, split_runs
-from poster_composer.renderer.wrap import CLOSING, OPENING, normalise, wrap
+from poster_composer.renderer.wrap import CLOSING, OPENING, breaks_word, normalise, wrap
 from tests.unit.composer.conftest import font_cmap
 
 
@@ -133,3 +133,15 @@ def test_latin_and_cjk_faces_of_a_chain_match_in_weight(pairing: object) -> None
         # THEN their stroke weights are within a fifth of each other (one weight in a mixed line)
         ratio = _stroke_weight(cjk, "城市电影节夏夜新品") / _stroke_weight(latin, "Summer Nights HUBBLE")
         assert 0.8 <= ratio <= 1.25, (role, latin, cjk, round(ratio, 3))
+
+
+def test_a_short_cjk_word_is_not_split_by_its_phrases() -> None:
+    # GIVEN a three-character title BudouX splits as 领养|日
+    # THEN it stays on one line when it fits, and splitting it (only when wider than the line) counts as a broken word
+    assert [line.text for line in wrap("领养日", 3, len, balance=True)] == ["领养日"]
+    assert [line.text for line in wrap("领养日 给它一个家", 5, len, balance=True)] == ["领养日", "给它一个家"]
+    split = wrap("领养日", 2, len, balance=True)
+    assert [line.text for line in split] == ["领养", "日"]
+    assert breaks_word("领养日", split[0].end, split[0].joiner)
+    assert not breaks_word("温暖的家园", 2, "")  # a longer run breaks between phrases freely
+    assert breaks_word("Festival", 4, "") and not breaks_word("Summer Nights", 6, " ")

@@ -18,7 +18,9 @@ The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On 
 
 - **protected** (0/1): faces (dense skin tone, grown a little), the subject hull and the main object (the
   salient regions with their enclosed insides, when they form an object rather than specks over a
-  texture), which the layout keeps every element and panel off whenever it can;
+  texture) or, in a close-up, its features (a salient core too small for an object but gathered in one
+  part of the frame: a cat's eyes and nose), which the layout keeps every element and panel off whenever
+  it can;
 - **edges** (0–1): gradient magnitude of the lightness, on an absolute scale (busy = high);
 - summed-area tables of both, so the mean over any box costs O(1).
 
@@ -221,6 +223,14 @@ OBJECT_PEAKS = (0.45, 0.55, 0.65, 0.75)  # the main object: saliency at least th
 # level at which it is no larger than ``OBJECT_MAX_AREA``: a close-up's object is its most salient core)
 OBJECT_MIN_AREA = 0.04  # below, the salient parts are specks (stars, pebbles), not an object
 OBJECT_MAX_AREA = 0.35  # above, salience is spread over the frame: no single object to keep clear
+FEATURE_MIN_AREA = 0.02  # a close-up's features (eyes, a nose): a core this large at least, under FEATURE_MAX_AREA
+FEATURE_MAX_AREA = 0.08  # (a larger core is an object in its own right),
+FEATURE_MAX_SPAN = 0.6  # gathered in a box of at most this share of the frame
+FEATURE_MAX_SPREAD = 0.48  # with a spread (std of rows + std of columns, relative) of at most this
+UPRIGHT_MAX_WIDTH = 0.25  # an upright object's dominant columns span at most this share of the width
+UPRIGHT_EDGE = 0.08  # and its body above the salient part keeps at least this edge energy per row
+UPRIGHT_WEIGHT = 0.6  # the saliency given to that body (salient, not protected: text may still touch it)
+FEATURE_GROW = 0.035  # the features' air, as a share of the short side
 
 
 def _hull(values: Array) -> Array:
@@ -284,8 +294,8 @@ def _main_object(saliency: Array, radius: int) -> npt.NDArray[np.bool_]:
     for level in OBJECT_PEAKS:
         core = saliency >= level * peak
         share = float(core.mean())
-        if share < OBJECT_MIN_AREA or peak <= 0:
-            break  # only specks at this level: there is no object
+        if share < OBJECT_MIN_AREA or peak <= 0 or (share < FEATURE_MAX_AREA and _span(core) > FEATURE_MAX_SPAN):
+            break  # only specks at this level (few, or scattered over the frame): there is no object
         if share <= OBJECT_MAX_AREA:
             filled = _enclosure(core.astype(np.float64)) > 0.5
             out: npt.NDArray[np.bool_] = dilate(filled, radius)
@@ -321,6 +331,52 @@ def _contrast_and_edges(rgb: Array, radius: int) -> tuple[Array, Array]:
     return sharpened, edges
 
 
+def _upright(objects: npt.NDArray[np.bool_], edges: Array) -> npt.NDArray[np.bool_]:
+    """The rest of an upright object (a rocket, a tower) above its salient part: when the objects' dominant
+    columns form a narrow band, the band above their top for as long as its rows keep edge energy (the body and
+    nose cone of a rocket against the sky, which the colour contrast alone misses)."""
+    out = np.zeros(objects.shape, dtype=bool)
+    counts = objects.sum(axis=0)
+    if counts.max() <= 0:
+        return out
+    columns = np.flatnonzero(counts >= 0.5 * counts.max())
+    c0, c1 = int(columns[0]), int(columns[-1]) + 1
+    if c1 - c0 > UPRIGHT_MAX_WIDTH * objects.shape[1]:
+        return out
+    top = int(np.flatnonzero(objects[:, c0:c1].any(axis=1))[0])
+    profile = edges[:, c0:c1].mean(axis=1)
+    floor = max(UPRIGHT_EDGE, 3.0 * float(np.median(edges)))
+    y = top
+    while y > 0 and profile[y - 1] >= floor:
+        y -= 1
+    out[y:top, c0:c1] = True
+    return out
+
+
+def _span(mask: npt.NDArray[np.bool_]) -> float:
+    """Share of the frame inside the bounding box of a (non-empty) mask."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return float((rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1) / mask.size)
+
+
+def _features(saliency: Array, radius: int) -> npt.NDArray[np.bool_]:
+    """A close-up's features: when the salient core (``OBJECT_PEAKS[0]`` of the peak) is small (a cat's eyes and
+    nose filling the frame, which the main object alone may miss) but gathered in one part of the frame — not
+    specks scattered over a texture or a star field — the core grown by ``FEATURE_GROW`` of the short side."""
+    peak = float(saliency.max())
+    core = saliency >= OBJECT_PEAKS[0] * peak
+    share = float(core.mean())
+    if peak <= 0 or not FEATURE_MIN_AREA <= share < FEATURE_MAX_AREA:
+        return np.zeros(saliency.shape, dtype=bool)
+    spanned = _span(core)
+    yy, xx = np.nonzero(core)
+    spread = float(np.std(yy)) / core.shape[0] + float(np.std(xx)) / core.shape[1]
+    if spanned > FEATURE_MAX_SPAN or spread > FEATURE_MAX_SPREAD:
+        return np.zeros(saliency.shape, dtype=bool)
+    out: npt.NDArray[np.bool_] = dilate(core, max(radius, round(FEATURE_GROW * min(core.shape))))
+    return out
+
+
 def analyse(image: Image.Image) -> Analysis:
     """Compute saliency and edge maps of an RGB background.
 
@@ -352,7 +408,11 @@ def analyse(image: Image.Image) -> Analysis:
         np.maximum(base, ENCLOSURE_WEIGHT * soft[..., 0]), np.maximum(skin, HULL_WEIGHT * soft[..., 1])
     )
     faces = dilate(skin >= PROTECT_SKIN, radius * 2)
-    protected = faces | (hull > 0) | _main_object(saliency, radius)
+    objects = _main_object(saliency, radius) | _features(saliency, radius)
+    protected = faces | (hull > 0) | objects
+    upright = _upright(objects, edges)
+    if upright.any():
+        saliency = np.maximum(saliency, UPRIGHT_WEIGHT * _blur(upright.astype(np.float64), radius))
 
     return Analysis(
         scale,

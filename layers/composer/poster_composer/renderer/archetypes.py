@@ -31,6 +31,7 @@ Name = Literal["band", "stack", "column", "edge", "card", "split", "free"]
 Position = tuple[Align, float, float]
 Y_SLOTS = 9
 WIDE = 1.5  # a canvas this many times wider than tall is a banner (columns, splits)
+TALL = 1.5  # on a canvas this many times taller than wide a column beside the subject is too narrow to read
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,14 @@ SPLIT_ASPECT = 3.0  # banners at least this wide get a split
 FREE = Archetype("free", (1.0, 0.68, 0.46, 0.33, 0.2))
 
 
-def archetypes_for(canvas: tuple[int, int], underlay: int, subject: bool = False) -> tuple[Archetype, ...]:
+def archetypes_for(
+    canvas: tuple[int, int], underlay: int, subject: bool = False, last_resort: bool = False
+) -> tuple[Archetype, ...]:
     """The archetypes offered on a canvas: bands and stacks everywhere, columns on banners, an edge scrim
     without underlay and a card with one, a split on 4:1 and 1:4 canvases.  Beside a protected subject (a face) the
-    free space may be a narrow strip: then a column is offered on any canvas, down to a fifth of the width
-    (``BESIDE``).
+    free space may be a narrow strip: then a column is offered, down to a fifth of the width (``BESIDE``),
+    except on tall canvases (9:16, 1:4), where such a column is a few words wide: bands, stacks and splits
+    above and below the subject serve them; there it is a ``last_resort`` (before any text is dropped).
 
     Example
     -------
@@ -66,7 +70,7 @@ def archetypes_for(canvas: tuple[int, int], underlay: int, subject: bool = False
     """
     w, h = canvas
     found = [BAND, STACK, EDGE if underlay == 0 else CARD]
-    if subject:
+    if subject and (h <= TALL * w or last_resort):
         found.append(BESIDE)
     elif w >= WIDE * h:
         found.append(COLUMN)

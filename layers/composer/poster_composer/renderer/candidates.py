@@ -134,7 +134,8 @@ def find_candidates(
     """Scored candidates for the kept paragraphs; ``relaxed`` is the fallback search (see the module doc)."""
     w, h = canvas
     found: list[Candidate] = []
-    offered = (FREE,) if relaxed else archetypes_for(canvas, underlay, analysis.protected((0, 0, w, h)) > 0)
+    subject = analysis.protected((0, 0, w, h)) > 0
+    offered = (FREE,) if relaxed else archetypes_for(canvas, underlay, subject, last_resort=deep)
     for archetype in offered:
         for fraction in archetype.widths:
             found.extend(

@@ -188,6 +188,21 @@ def block_coverage(layout: dict[str, Any]) -> float:
     return float(_mask(boxes, shape).mean()) if boxes else 0.0
 
 
+def panel_fills(layout: dict[str, Any]) -> list[float]:
+    """Per panel (not scrims or logo chips): the area of the elements it backs ÷ its own area (issue #10: the
+    text fills its panel, ≥ 35 %)."""
+    elements = layout["elements"]
+    fills = []
+    for panel in (e for e in elements if e.get("kind") == "panel"):
+        x0, y0, x1, y1 = panel["box"]
+        inner = sum(
+            (elements[i]["box"][2] - elements[i]["box"][0]) * (elements[i]["box"][3] - elements[i]["box"][1])
+            for i in panel["backs"]
+        )
+        fills.append(inner / max((x1 - x0) * (y1 - y0), 1))
+    return fills
+
+
 def comparison_table(ours: dict[str, float]) -> str:
     """Our aggregated metrics beside DS-GAN's published PKU figures, as a text table."""
     lines = [f"{'metric':<7} {'ours':>8} {'DS-GAN':>8}"]

@@ -3,7 +3,10 @@
 The crop is the largest window of the target aspect (full width or full height of the image).  Along
 the free axis it slides to the position that keeps the most of the protected regions' saliency (faces and
 the subject: their eyes, mouth and outline weigh most, so a face larger than the window keeps its
-features), then the most saliency overall (a slight pull to the centre breaks ties).  The window is then scaled
+features), then the most saliency overall (a slight pull to the centre breaks ties).  A strip (1:4, 4:1) too narrow
+for the whole subject also weighs the room it leaves for text at one end, off the subject, as long as it
+keeps a good part of what the best strip keeps of the subject; never on a photo with a face (the strip
+stays on the face).  The window is then scaled
 to exactly the requested size (down, or up only when the image is smaller than the request).
 """
 
@@ -18,6 +21,11 @@ from poster_composer.renderer.analysis import Analysis, SummedArea, analyse
 POSITIONS = 97  # window positions tried along the free axis
 SUBJECT_WEIGHT = 4.0  # weight of the protected saliency kept (faces, the subject) against all saliency kept
 CENTRE_PULL = 0.02  # a small preference for the centred window
+ROOM_ASPECT = 2.5  # strips at least this elongated (1:4, 4:1) also weigh the room they leave for text
+ROOM_WEIGHT = 3.0  # weight of that room (the calmer end band) against the subject kept
+ROOM_KEEP = 0.35  # but they keep at least this share of the best strip's part of the subject
+ROOM_BAND = 0.3  # an end band's depth, as a share of the window's long side
+FACE_MAX_SHARE = 0.15  # skin tone over more of the frame than this is a surface, not a face
 
 
 def _kept(table: SummedArea, boxes: npt.NDArray[np.float64], total: float) -> npt.NDArray[np.float64]:
@@ -25,6 +33,26 @@ def _kept(table: SummedArea, boxes: npt.NDArray[np.float64], total: float) -> np
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     out: npt.NDArray[np.float64] = table.means(boxes) * area / max(total, 1e-9)
     return out
+
+
+def _room(analysis: Analysis, boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Room for text in each window (small-copy pixels): the calmer of its two end bands (``ROOM_BAND`` of its long
+    side at either end), calm being the share off the protected regions times one minus the mean saliency."""
+    x0, y0, x1, y1 = (boxes[:, i] for i in range(4))
+    tall = (y1 - y0) >= (x1 - x0)
+    depth = ROOM_BAND * np.where(tall, y1 - y0, x1 - x0)
+    first = np.stack([x0, y0, np.where(tall, x1, x0 + depth), np.where(tall, y0 + depth, y1)], axis=-1)
+    last = np.stack([np.where(tall, x0, x1 - depth), np.where(tall, y1 - depth, y0), x1, y1], axis=-1)
+    calm = [(1.0 - analysis.protected_sat.means(b)) * (1.0 - analysis.saliency_sat.means(b)) for b in (first, last)]
+    out: npt.NDArray[np.float64] = np.maximum(calm[0], calm[1])
+    return out
+
+
+def _has_faces(analysis: Analysis) -> bool:
+    """Whether the image shows faces: skin tone over at most ``FACE_MAX_SHARE`` of the frame (more is a surface,
+    crema or wood, not a face)."""
+    faces = analysis.faces_sat
+    return faces is not None and 0.0 < faces.mean(0, 0, faces.width, faces.height) <= FACE_MAX_SHARE
 
 
 def crop_box(analysis: Analysis, canvas: tuple[int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -48,6 +76,11 @@ def crop_box(analysis: Analysis, canvas: tuple[int, int], size: tuple[int, int])
     kept = _kept(analysis.saliency_sat, boxes, float(analysis.saliency.sum()))
     kept_subject = _kept(SummedArea(subject), boxes, float(subject.sum())) if subject.any() else 0.0
     score = SUBJECT_WEIGHT * kept_subject + kept - CENTRE_PULL * np.abs(2 * steps - 1)
+    if subject.any() and max(cw / ch, ch / cw) >= ROOM_ASPECT and not _has_faces(analysis):
+        # A strip too narrow for the whole subject: keep at least ``ROOM_KEEP`` of the best strip's share of it,
+        # and among those prefer the one leaving room for the text at one end.
+        keeps = kept_subject >= ROOM_KEEP * float(np.max(kept_subject))
+        score = np.where(keeps, score + ROOM_WEIGHT * _room(analysis, boxes), -np.inf)
     best = int(np.argmax(score))
     x0, y0 = int(x0s[best]), int(y0s[best])
     return x0, y0, x0 + cw, y0 + ch

@@ -53,7 +53,8 @@ SATURATION = {"title": 0.6, "subtitle": 0.32, "text": 0.14}
 FLOORS = {0: 0.0, 1: 0.62, 2: 0.74}
 _SAMPLE = 40_000
 AA_DESIGN = 4.5
-SHARED_WIDTH = 0.6  # an element at least this share of the block's width gets a block-wide panel
+SHARED_WIDTH = 0.8  # an element at least this share of the block's width gets a block-wide panel
+ELEMENT_PAD_EM = 0.42  # padding of a per-element panel (``underlay=2``), in the element's own size
 SCRIM_GROW = 0.35  # how far a scrim reaches past the block, as a share of the block's height
 
 
@@ -211,8 +212,8 @@ def _with_panels(image: Image.Image, given: SchemeInput, light: bool, texts: lis
             groups = [(part, box) for part, box in zip(parts, boxes, strict=True)]
         else:
             groups = [(part, scrim_box(layout, image.size, box)) for part, box in zip(parts, boxes, strict=True)]
-    elif given.underlay == 1:
-        groups = [(everything, _int(layout.footprint))]
+    elif given.underlay == 1:  # one panel hugging the block (a band's full-width reserve would be mostly empty)
+        groups = [(everything, _padded_union(layout, everything, image.size))]
     else:
         groups = [(everything, scrim_box(layout, image.size))]
     panels: list[PanelSpec] = []
@@ -231,6 +232,14 @@ def _int(box: Box) -> IntBox:
     return (int(np.floor(box[0])), int(np.floor(box[1])), int(np.ceil(box[2])), int(np.ceil(box[3])))
 
 
+def _element_pad(element: PlacedElement, pad: float) -> float:
+    """Padding of an element's own panel, from the type scale: in proportion to its size (a caption's panel is
+    not padded like the title's), never under the contrast ring nor over the block's ``pad``."""
+    if element.role == "logo":
+        return pad
+    return min(pad, max(ELEMENT_PAD_EM * element.size, 3.0 + ring_width(element.size)))
+
+
 def _element_panel_box(layout: Layout, index: int, pad: float) -> IntBox:
     """Panel box of one element: as wide as the block (the stack's panels aligned on both sides) plus
     ``pad``, or its own width when it is much narrower (``SHARED_WIDTH``: the text fills its panel), vertically
@@ -239,9 +248,14 @@ def _element_panel_box(layout: Layout, index: int, pad: float) -> IntBox:
     ex0, y0, ex1, y1 = element.box
     x0 = min(e.box[0] for e in layout.elements)
     x1 = max(e.box[2] for e in layout.elements)
-    if ex1 - ex0 < SHARED_WIDTH * (x1 - x0):
+    block_width = x1 - x0
+    # Block-wide panels share one side padding (their edges align): that of the smallest type among them.
+    shared = [e for e in layout.elements if e.box[2] - e.box[0] >= SHARED_WIDTH * block_width]
+    side = min(_element_pad(e, pad) for e in shared) if shared else pad
+    pad = _element_pad(element, pad)
+    if ex1 - ex0 < SHARED_WIDTH * block_width:
         # A short line on a block-wide panel would leave it mostly empty: its own width, on the block's axis.
-        x0, x1 = ex0, ex1
+        x0, x1, side = ex0, ex1, pad
     up = down = pad
     # Neighbours in the same column (a split has two): half the gap to each, so panels never overlap.
     column = [e for e in layout.elements if e is not element and e.box[0] < ex1 and e.box[2] > ex0]
@@ -252,7 +266,7 @@ def _element_panel_box(layout: Layout, index: int, pad: float) -> IntBox:
     if below:
         down = min(pad, min(below) / 2)
     fx0, fy0, fx1, fy1 = layout.footprint
-    return _int((max(fx0, x0 - pad), max(fy0, y0 - up), min(fx1, x1 + pad), min(fy1, y1 + down)))
+    return _int((max(fx0, x0 - side), max(fy0, y0 - up), min(fx1, x1 + side), min(fy1, y1 + down)))
 
 
 def _inner(layout: Layout, members: list[int], canvas: tuple[int, int]) -> IntBox:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from poster_composer.renderer.sizing import gap, panel_pad
 from poster_composer.renderer.typeset import REF_SIZE, line_metrics_at, line_metrics_ref
-from poster_composer.renderer.wrap import Line, is_cjk, wrap
+from poster_composer.renderer.wrap import Line, breaks_word, wrap
 
 if TYPE_CHECKING:
     from poster_composer.renderer.fonts import Pairing, Role
@@ -32,7 +32,7 @@ class Stacked:
     width: float
     height: float
     lines: tuple[tuple[Paragraph, Line, float, Box], ...]  # paragraph, line, baseline y, ink at origin
-    broken_words: int = 0  # Latin words broken across lines (only when a word is wider than the measure)
+    broken_words: int = 0  # words broken across lines (only when a word is wider than the measure)
 
 
 @dataclass(frozen=True)
@@ -137,16 +137,7 @@ def stack_role(
         return None
     width = max(ink[2] - ink[0] for *_, ink in lines)
     height = max(base + ink[3] for _, _, base, ink in lines)
-    broken = sum(
-        1
-        for paragraph, line, _, _ in lines
-        if not line.joiner
-        and line.end < len(paragraph.text)
-        and paragraph.text[line.end - 1].isalnum()
-        and paragraph.text[line.end].isalnum()
-        and not is_cjk(paragraph.text[line.end - 1])
-        and not is_cjk(paragraph.text[line.end])
-    )
+    broken = sum(1 for paragraph, line, _, _ in lines if breaks_word(paragraph.text, line.end, line.joiner))
     return Stacked(role, size, width, height, tuple(lines), broken)
 
 

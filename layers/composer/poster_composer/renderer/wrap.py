@@ -3,8 +3,9 @@
 - Latin (and any space-separated script) breaks between words; a word longer than the line is broken
   between characters.
 - CJK breaks between BudouX phrases (``phrases``: 电影节, 城市, 工作坊 stay whole), between characters only
-  inside a phrase wider than the line; closing punctuation (，。！？、；：）》」』” …) never starts a line
-  and opening punctuation (（《「『“ …) never ends one: they are glued to their neighbour.
+  inside a phrase wider than the line; a run of at most ``SHORT_CJK_RUN`` characters (领养日) is one word.
+  Closing punctuation (，。！？、；：）》」』” …) never starts a line and opening punctuation (（《「『“ …)
+  never ends one: they are glued to their neighbour.
 - Titles and subtitles are *balanced*: the greedy line count is kept but the lines are made as even
   as possible (no lone word on the last line), preferring breaks at spaces and after punctuation to
   breaks inside a run of CJK characters (``2025 春季新品`` breaks as ``2025`` / ``春季新品``, not
@@ -38,6 +39,7 @@ CLOSING = frozenset("，。！？、；：）》」』”’〉】〕〗〙〛�
 OPENING = frozenset("（《「『“‘〈【〔〖〘〚｛［([{¿¡")
 SEPARATORS = frozenset("·・|｜/—–-•")
 CJK_BREAK_PENALTY = 0.25
+SHORT_CJK_RUN = 3  # a CJK run this short is kept whole (BudouX splits 领养日 as 领养|日)
 
 _CJK_RANGES: tuple[tuple[int, int], ...] = (
     (0x1100, 0x11FF),
@@ -58,6 +60,24 @@ def is_cjk(char: str) -> bool:
     """Return whether ``char`` is a CJK character (ideograph, kana, hangul or CJK punctuation)."""
     code = ord(char)
     return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
+
+
+def breaks_word(text: str, end: int, joiner: str) -> bool:
+    """Whether a line ending at ``text[end]`` (followed by ``joiner``) breaks a word: a Latin word broken
+    between letters, or a short CJK word (a run of at most ``SHORT_CJK_RUN`` characters) split."""
+    if joiner or not 0 < end < len(text):
+        return False
+    before, after = text[end - 1], text[end]
+    if not (is_cjk(before) or is_cjk(after)):
+        return before.isalnum() and after.isalnum()
+    if not (is_cjk(before) and is_cjk(after)):
+        return False
+    start, stop = end - 1, end + 1
+    while start > 0 and is_cjk(text[start - 1]):
+        start -= 1
+    while stop < len(text) and is_cjk(text[stop]):
+        stop += 1
+    return stop - start <= SHORT_CJK_RUN
 
 
 def normalise(text: str) -> str:
@@ -119,7 +139,8 @@ def _atoms_cached(text: str) -> tuple[_Atom, ...]:
             continue
         while j < n and is_cjk(text[j]):
             j += 1
-        for length in phrase_lengths(text[i:j]):
+        # A run of a few characters is one word (领养日, 夏夜): it breaks only if wider than the line.
+        for length in (j - i,) if j - i <= SHORT_CJK_RUN else phrase_lengths(text[i:j]):
             atoms.append(_Atom(i, i + length, space))
             space, i = False, i + length
     return tuple(_glue(text, atoms))
