@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -48,6 +49,8 @@ POSTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
 TICK_SECONDS = 0.1
+#: A format's folder name: the pipeline's presets (poster_common/formats.py) or ``<W>x<H>``.
+FORMAT_LABEL = re.compile(r"square|portrait|story|landscape|banner-4x1|\d{2,4}x\d{2,4}")
 
 # Job statuses (`JobState.status`).
 DONE, PARTIAL, FAILED, PENDING, UNKNOWN = "done", "partial", "failed", "pending", "unknown"
@@ -403,8 +406,9 @@ def wait_for_job(
 ) -> JobState:
     """Poll until the job of ``submission`` has a manifest or a failure record; ``pending`` after ``timeout`` s.
 
-    A manifest that lists no poster means Finalize could copy nothing; the failure record follows it, and is
-    waited for up to ``failure_grace`` s. ``on_progress(elapsed)`` is called every ``TICK_SECONDS`` between polls.
+    A job's manifest that lists no poster means Finalize could copy nothing; the failure record follows it, and
+    is waited for up to ``failure_grace`` s (a multi-format request's manifest is final as it stands).
+    ``on_progress(elapsed)`` is called every ``TICK_SECONDS`` between polls.
     """
     clock = clock or Clock()
     start = clock.monotonic()
@@ -419,9 +423,9 @@ def wait_for_job(
             image_key=submission.image_key,
         )
         elapsed = clock.monotonic() - start
-        if state.finished and not (state.status == FAILED and state.failure is None):
+        if state.finished and (state.status != FAILED or state.failure is not None or _is_request(state.manifest)):
             return state
-        if state.finished:  # a manifest without a poster: the failure record is on its way
+        if state.finished:  # a job's manifest without a poster: the failure record is on its way
             empty_manifest_at = elapsed if empty_manifest_at is None else empty_manifest_at
             if elapsed - empty_manifest_at >= failure_grace:
                 return state
@@ -432,6 +436,12 @@ def wait_for_job(
             if on_progress is not None:
                 on_progress(now)
             clock.sleep(min(TICK_SECONDS, next_poll - now))
+
+
+def _is_request(manifest: dict[str, Any] | None) -> bool:
+    """A multi-format request's manifest: written once every format has ended (their failure records are
+    ``failed/<stem>/<format>.json``, none at ``failed/<stem>.json``), so it is final as it stands."""
+    return manifest is not None and isinstance(manifest.get("formats"), dict)
 
 
 def job_status(s3: S3Client, target: Target, stem: str) -> JobState:
@@ -514,6 +524,8 @@ def list_posters(s3: S3Client, target: Target, limit: int | None = None) -> list
                 manifests[key[len(prefix) : -len("/manifest.json")]] = dict(item)
             elif key.lower().endswith(POSTER_SUFFIXES):
                 images.append(key[len(prefix) :])
+    for stem in [s for s in manifests if _is_format_folder(s, manifests)]:
+        del manifests[stem]  # one format's own manifest, inside its request's folder
     counts = dict.fromkeys(manifests, 0)
     by_length = sorted(manifests, key=len, reverse=True)  # a nested stem ("a/b") owns its own folder
     for relative in images:
@@ -526,6 +538,12 @@ def list_posters(s3: S3Client, target: Target, limit: int | None = None) -> list
     ]
     sets.sort(key=lambda entry: entry.last_modified, reverse=True)
     return sets[:limit] if limit is not None else sets
+
+
+def _is_format_folder(stem: str, stems: dict[str, Any]) -> bool:
+    """``b/square`` beside ``b``: the folder of one format of request ``b`` (README "Formats")."""
+    parent, _, label = stem.rpartition("/")
+    return parent in stems and FORMAT_LABEL.fullmatch(label) is not None
 
 
 def list_failures(s3: S3Client, target: Target, limit: int | None = None) -> list[FailureEntry]:

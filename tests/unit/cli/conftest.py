@@ -76,33 +76,56 @@ class FakePipeline:
         posters: int = 2,
         failed: tuple[int, ...] = (),
         formats: tuple[str, ...] = (),
+        failed_formats: tuple[str, ...] = (),
     ) -> dict[str, Any]:
+        """With ``formats``, the request's manifest as ``poster_common.request_outcome`` writes it (each format's
+        own manifest beside its posters; ``failed_formats`` ended as failure records)."""
         version_id = version_id or self.image_version(stem)
-        folders = [f"posters/{stem}/{name}/" for name in formats] or [f"posters/{stem}/"]
-        groups = []
-        for folder in folders:
-            results = []
-            for index in range(posters):
-                if index in failed:
-                    results.append({"index": index, "status": "FAILED", "code": "ResultNotImage", "message": "x"})
-                    continue
-                key = f"{folder}{index}.png"
-                self.s3.put_object(Bucket=OUTPUT_BUCKET, Key=key, Body=PNG, ContentType="image/png")
-                results.append({"index": index, "status": "COPIED", "key": key, "content_type": "image/png"})
-            groups.append(results)
-        manifest: dict[str, Any] = {
-            "job_id": "job-1",
-            "source": {"bucket": INPUT_BUCKET, "key": f"incoming/{stem}.jpg", "version_id": version_id},
+        source = {"bucket": INPUT_BUCKET, "key": f"incoming/{stem}.jpg", "version_id": version_id}
+        if not formats:
+            manifest = self._job_manifest(f"posters/{stem}/", source, posters, failed)
+            self.s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"posters/{stem}/manifest.json", Body=json.dumps(manifest))
+            return manifest
+        ended: dict[str, Any] = {}
+        for name in formats:
+            if name in failed_formats:
+                ended[name] = {
+                    "outcome": "FAILED",
+                    "failure_code": "InternalError",
+                    "failure_key": f"failed/{stem}/{name}.json",
+                }
+                continue
+            own = self._job_manifest(f"posters/{stem}/{name}/", source, posters, failed)
+            key = f"posters/{stem}/{name}/manifest.json"
+            self.s3.put_object(Bucket=OUTPUT_BUCKET, Key=key, Body=json.dumps(own))
+            copied = [r["key"] for r in own["results"] if r["status"] == "COPIED"]
+            ended[name] = {"outcome": "SUCCEEDED", "output_keys": copied, "manifest_key": key}
+        outcomes = {entry["outcome"] for entry in ended.values()}
+        request = {
+            "set_id": "set-1",
+            "correlation_id": None,
+            "source": source,
             "model": "wanx-ast",
+            "outcome": "SUCCEEDED" if outcomes == {"SUCCEEDED"} else "FAILED" if outcomes == {"FAILED"} else "PARTIAL",
+            "formats": ended,
+            "output_keys": [key for entry in ended.values() for key in entry.get("output_keys", ())],
         }
-        if formats:
-            manifest["formats"] = [
-                {"format": name, "results": results} for name, results in zip(formats, groups, strict=True)
-            ]
-        else:
-            manifest["results"] = groups[0]
-        self.s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"posters/{stem}/manifest.json", Body=json.dumps(manifest))
-        return manifest
+        self.s3.put_object(Bucket=OUTPUT_BUCKET, Key=f"posters/{stem}/manifest.json", Body=json.dumps(request))
+        return request
+
+    def _job_manifest(
+        self, folder: str, source: dict[str, Any], posters: int, failed: tuple[int, ...]
+    ) -> dict[str, Any]:
+        """One job's manifest (Finalize's shape), its posters written under ``folder``."""
+        results = []
+        for index in range(posters):
+            if index in failed:
+                results.append({"index": index, "status": "FAILED", "code": "ResultNotImage", "message": "x"})
+                continue
+            key = f"{folder}{index}.png"
+            self.s3.put_object(Bucket=OUTPUT_BUCKET, Key=key, Body=PNG, ContentType="image/png")
+            results.append({"index": index, "status": "COPIED", "key": key, "content_type": "image/png"})
+        return {"job_id": "job-1", "source": source, "model": "wanx-ast", "results": results}
 
     def fail(self, stem: str, *, code: str = "InvalidParameter", version_id: str | None = None) -> dict[str, Any]:
         record = {

@@ -106,6 +106,19 @@ def test_every_format_folder_of_the_manifest_is_downloaded(
     assert "photo: done: 2 poster(s)" in out
 
 
+def test_a_request_whose_every_format_failed_ends_the_wait_at_once(
+    s3: Any, pipeline: FakePipeline, clock: FakeClock, photo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a two-format request whose formats both failed: its manifest says so, and no failed/<stem>.json follows
+    clock.at(3, lambda: pipeline.finish("photo", formats=("square", "story"), failed_formats=("square", "story")))
+    code = main(["submit", str(photo), "--title", "Hi", "--format", "square", "--format", "story", "--wait", "--json"],
+                clock=clock.clock())  # fmt: skip
+    # THEN the wait ends when the manifest appears (no grace for a record that will not come), with exit 1
+    assert code == EXIT_FAILED
+    assert json_out(capsys)["status"] == "failed"
+    assert clock.now < 10
+
+
 def test_a_failure_record_ends_the_wait_with_exit_1_and_its_code(
     s3: Any, pipeline: FakePipeline, clock: FakeClock, photo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
