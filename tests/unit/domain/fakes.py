@@ -80,3 +80,16 @@ class RecordingEvents:
 
     def put_events(self, Entries: list[dict[str, Any]]) -> None:
         self.details += [json.loads(entry["Detail"]) for entry in Entries]
+
+
+class SimulatedClock:
+    """A monotonic clock that moves only when something sleeps on it (``clock()`` and ``clock.sleep(s)``)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds

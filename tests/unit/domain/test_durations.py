@@ -21,6 +21,7 @@ from poster_common.durations import (
 from poster_common.models import TaskSnapshot, TaskStatus
 from poster_common.poll import poll_learning
 from tests.unit.domain.conftest import TABLE
+from tests.unit.domain.fakes import SimulatedClock
 
 SDK = (1, 1, 2, 2, 2, 4, 4, 4, 5)
 UNIFORM_8_TO_40 = TaskDurations(tuple(8.0 + i for i in range(33)))
@@ -80,21 +81,10 @@ def test_the_log_keeps_about_the_last_samples_per_model_and_forgets_old_ones(dyn
     assert log.recent("wanx-ast").seconds == ()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class Api:
     """RUNNING until ``ends_at`` on the clock, then SUCCEEDED with the provider's timestamps."""
 
-    def __init__(self, clock: Clock, ends_at: float) -> None:
+    def __init__(self, clock: SimulatedClock, ends_at: float) -> None:
         self.clock, self.ends_at, self.queries = clock, ends_at, 0
 
     def query(self, task_id: str) -> TaskSnapshot:
@@ -113,7 +103,7 @@ def test_a_learned_poll_holds_through_the_end_and_records_the_duration(dynamodb:
     log = DurationLog(dynamodb, TABLE)
     for i in range(MIN_SAMPLES):
         log.record("wanx-ast", f"old-{i}", 12.0 + i)
-    clock = Clock()
+    clock = SimulatedClock()
     api = Api(clock, ends_at=4.2)  # the task ends 4.2 s into the Poll
 
     result = poll_learning(
@@ -137,7 +127,7 @@ def test_a_learned_poll_holds_through_the_end_and_records_the_duration(dynamodb:
 
 
 def test_without_history_a_poll_queries_once_and_the_loop_follows_the_sdk(dynamodb: Any) -> None:
-    clock = Clock()
+    clock = SimulatedClock()
     api = Api(clock, ends_at=4.2)
 
     result = poll_learning(

@@ -10,21 +10,11 @@ import pytest
 from poster_common.config import Settings
 from poster_common.models import TaskSnapshot, TaskStatus
 from poster_common.poll import poll_task
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.unit.domain.fakes import SimulatedClock
 
 
 class Api:
-    def __init__(self, statuses: list[str], clock: Clock, round_trip: float = 0.0) -> None:
+    def __init__(self, statuses: list[str], clock: SimulatedClock, round_trip: float = 0.0) -> None:
         self.statuses = statuses
         self.queries = 0
         self.clock = clock
@@ -37,7 +27,7 @@ class Api:
         return TaskSnapshot(task_id=task_id, status=TaskStatus(status), request_id="r")
 
 
-def poll(api: Api, clock: Clock, hold: float) -> dict[str, Any]:
+def poll(api: Api, clock: SimulatedClock, hold: float) -> dict[str, Any]:
     return poll_task(
         "t",
         0,
@@ -53,7 +43,7 @@ def poll(api: Api, clock: Clock, hold: float) -> dict[str, Any]:
 
 def test_a_task_that_ends_during_the_hold_is_answered_when_it_ends() -> None:
     # GIVEN a task that runs for three more queries
-    clock = Clock()
+    clock = SimulatedClock()
     api = Api(["RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"], clock)
     # WHEN Poll holds for up to 2 s
     result = poll(api, clock, hold=2.0)
@@ -64,11 +54,11 @@ def test_a_task_that_ends_during_the_hold_is_answered_when_it_ends() -> None:
 
 
 def test_the_hold_is_bounded_and_zero_means_one_query() -> None:
-    clock = Clock()
+    clock = SimulatedClock()
     api = Api(["RUNNING"], clock)
     assert poll(api, clock, hold=1.0)["status"] == "RUNNING"
     assert clock.now <= 1.0 and api.queries == 11
-    single_clock = Clock()
+    single_clock = SimulatedClock()
     single = Api(["RUNNING"], single_clock)
     assert poll(single, single_clock, hold=0.0)["status"] == "RUNNING"
     assert single.queries == 1
@@ -76,7 +66,7 @@ def test_the_hold_is_bounded_and_zero_means_one_query() -> None:
 
 def test_queries_keep_their_cadence_whatever_the_round_trip() -> None:
     # GIVEN a provider that takes 30 ms to answer and a task that never ends
-    clock = Clock()
+    clock = SimulatedClock()
     api = Api(["RUNNING"], clock, round_trip=0.03)
     # WHEN Poll holds for 1 s
     poll(api, clock, hold=1.0)
