@@ -147,7 +147,7 @@ def _manifest(
         },
         "spec": job.spec.to_dict(),
         "correlation_id": job.delivery.correlation_id,
-        "format": job.delivery.format.label if job.delivery.format else None,
+        "format": job.delivery.format_label,
         "model": job.model,
         "ignored_spec_fields": _ignored_fields(job),
         "task_id": snapshot.task_id,

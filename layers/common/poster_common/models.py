@@ -115,6 +115,15 @@ class Delivery:
     set_id: str | None = None
     set_labels: tuple[str, ...] = ()
 
+    @property
+    def format_label(self) -> str | None:
+        return self.format.label if self.format else None
+
+    @property
+    def size(self) -> str | None:
+        """The API's ``parameters.size`` of the job's format; None: the background's own size."""
+        return self.format.size if self.format else None
+
     def folder(self, prefix: str, stem: str) -> str:
         """``<prefix><stem>/`` or, for one format of a set, ``<prefix><stem>/<label>/``."""
         return f"{prefix}{stem}/{self.format.label}/" if self.format else f"{prefix}{stem}/"
@@ -126,7 +135,7 @@ class Delivery:
     def to_dict(self) -> dict[str, Any]:
         return {
             "correlation_id": self.correlation_id,
-            "format": self.format.label if self.format else None,
+            "format": self.format_label,
             "set_id": self.set_id,
             "set_labels": list(self.set_labels),
         }

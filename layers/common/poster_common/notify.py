@@ -58,7 +58,7 @@ def record_job_failure(stem: str, record: FailureRecord, services: Services, *, 
     record = replace(
         record,
         correlation_id=delivery.correlation_id,
-        format=delivery.format.label if delivery.format else None,
+        format=delivery.format_label,
     )
     key = delivery.failure_key(settings.failure_prefix, stem)
     services.store.put_json(settings.output_bucket, key, record.to_dict(utc_now()))
@@ -99,7 +99,7 @@ def publish_finished(
     detail: dict[str, Any] = {
         "job_id": job_id,
         "correlation_id": delivery.correlation_id,
-        "format": delivery.format.label if delivery.format else None,
+        "format": delivery.format_label,
         "source_bucket": source.bucket,
         "source_key": source.key,
         "outcome": outcome,

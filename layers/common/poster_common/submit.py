@@ -41,10 +41,10 @@ def plan_job(request: PosterRequest, services: Services, *, last_try: bool = Tru
     requested" event is always answered: an object that cannot be a job becomes a failure record.
     """
     settings = services.settings
-    ref, asked = request.ref, request.correlation_id is not None or request.spec is not None
+    ref = request.ref
     if request.problem is not None:
         return _problem(request, *request.problem, services=services)
-    if not asked:
+    if not request.by_event:
         if not ref.key.startswith(settings.input_prefix) or ref.key.endswith("/"):
             logger.info("ignoring %s: outside the input prefix", ref.key)
             return None
@@ -57,7 +57,7 @@ def plan_job(request: PosterRequest, services: Services, *, last_try: bool = Tru
                 return _problem(request, "SidecarWithoutImage", SIDECAR_WITHOUT_IMAGE, services=services, stem=stem)
             request = replace(request, ref=ObjectRef(ref.bucket, image_key))
     extension = posixpath.splitext(request.ref.key)[1].lower()
-    if extension in UNSUPPORTED_EXTENSIONS or (asked and extension not in IMAGE_EXTENSIONS):
+    if extension in UNSUPPORTED_EXTENSIONS or (request.by_event and extension not in IMAGE_EXTENSIONS):
         message = f"{extension or 'a file without extension'} is not supported: upload a PNG or JPEG"
         return _problem(request, "UnsupportedImageFormat", message, services=services)
     if extension not in IMAGE_EXTENSIONS:
@@ -95,16 +95,7 @@ def start_job(request: dict[str, Any], services: Services) -> dict[str, Any]:
         if spec.logo_key:
             _check_logo(source.bucket, spec.logo_key, services)
     except PermanentError as exc:
-        logger.warning("job %s failed at submit: %s", request["job_id"], exc.code)
-        record = FailureRecord(
-            request["job_id"],
-            "submit",
-            exc.code,
-            exc.message,
-            source,
-            exc.request_id,
-            correlation_id=request.get("correlation_id"),
-        )
+        record = _submit_failure(request["job_id"], source, exc, correlation_id=request.get("correlation_id"))
         record_job_failure(request["stem"], record, services)
         return {"outcome": "FAILED", "code": exc.code}
     job = Job(request["job_id"], request["stem"], settings.model, source, spec, normalised=normalised)
@@ -140,9 +131,16 @@ def _one_job_per_format(job: Job, request: dict[str, Any], services: Services) -
 
 def record_submit_failure(job: Job, error: PermanentError | TransientError, services: Services) -> None:
     """The failure record and FAILED event of a job that never reached the state machine."""
-    logger.warning("job %s failed at submit: %s", job.job_id, error.code)
-    record = FailureRecord(job.job_id, "submit", error.code, error.message, job.source, request_id=error.request_id)
-    record_job_failure(job.stem, record, services, job=job)
+    record_job_failure(job.stem, _submit_failure(job.job_id, job.source, error), services, job=job)
+
+
+def _submit_failure(
+    job_id: str, source: ObjectRef, error: PermanentError | TransientError, *, correlation_id: str | None = None
+) -> FailureRecord:
+    logger.warning("job %s failed at submit: %s", job_id, error.code)
+    return FailureRecord(
+        job_id, "submit", error.code, error.message, source, request_id=error.request_id, correlation_id=correlation_id
+    )
 
 
 def submit_task(
@@ -171,8 +169,7 @@ def submit_task(
     background_url = store.presign_get(
         background.bucket, background.key, version_id=background.version_id, expires=settings.presign_expires_seconds
     )
-    size = job.delivery.format.size if job.delivery.format else None
-    request = profile.build_request(job.spec, background_url, logo_url, size)
+    request = profile.build_request(job.spec, background_url, logo_url, job.delivery.size)
     return services.api.submit(
         job.model,
         request.input,

@@ -35,7 +35,9 @@ REQUESTS_STEM = "_requests/"
 class PosterRequest:
     """One job asked for: an object version and, from a "Poster requested" event, its spec and correlation id.
 
-    ``problem`` (code, message) marks a request that can never become a job; it ends as a failure record.
+    ``by_event``: a "Poster requested" event, which is always answered (a poster or a failure record), where an
+    upload outside the input prefix or of another type is simply not ours. ``problem`` (code, message) marks a
+    request that can never become a job; it ends as a failure record.
     """
 
     ref: ObjectRef
@@ -43,6 +45,7 @@ class PosterRequest:
     correlation_id: str | None = None
     problem: tuple[str, str] | None = None
     stem: str | None = None
+    by_event: bool = False
 
 
 def requests_in(body: str, *, request_source: str, input_bucket: str) -> list[PosterRequest]:
@@ -98,11 +101,10 @@ def _poster_requested(event: dict[str, Any], input_bucket: str) -> PosterRequest
         return _refused(input_bucket, stem, "detail.version_id must be a string", correlation_id)
     ref = ObjectRef(bucket, key.lstrip("/"), version_id)
     if bucket != input_bucket:
-        return PosterRequest(
-            ref, None, correlation_id, ("ForeignBucket", f"the object must be in the input bucket {input_bucket!r}")
-        )
-    return PosterRequest(ref, detail.get("spec"), correlation_id)
+        problem = ("ForeignBucket", f"the object must be in the input bucket {input_bucket!r}")
+        return PosterRequest(ref, None, correlation_id, problem, by_event=True)
+    return PosterRequest(ref, detail.get("spec"), correlation_id, by_event=True)
 
 
 def _refused(bucket: str, stem: str, message: str, correlation_id: str | None = None) -> PosterRequest:
-    return PosterRequest(ObjectRef(bucket, ""), None, correlation_id, ("InvalidPosterRequest", message), stem)
+    return PosterRequest(ObjectRef(bucket, ""), None, correlation_id, ("InvalidPosterRequest", message), stem, True)

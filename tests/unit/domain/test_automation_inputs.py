@@ -147,11 +147,12 @@ def test_a_poster_request_carries_its_spec_and_correlation_id() -> None:
         request_source=SOURCE,
         input_bucket="in",
     )
-    assert (request.ref, request.spec, request.correlation_id, request.problem) == (
+    assert (request.ref, request.spec, request.correlation_id, request.problem, request.by_event) == (
         ObjectRef("in", "library/a.jpg", "v"),
         {"title": "T"},
         "c",
         None,
+        True,
     )
 
 
@@ -169,6 +170,7 @@ def test_a_poster_request_carries_its_spec_and_correlation_id() -> None:
 def test_a_broken_poster_request_is_answered_with_a_problem(detail: Any, code: str) -> None:
     [request] = requests_in(_requested(detail), request_source=SOURCE, input_bucket="in")
     assert request.problem is not None and request.problem[0] == code
+    assert request.by_event
 
 
 def test_events_from_other_sources_or_types_are_not_ours() -> None:

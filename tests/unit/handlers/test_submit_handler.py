@@ -164,3 +164,28 @@ def test_s3_eventbridge_and_poster_requested_samples_become_parked_jobs(
     assert {j["delivery"]["correlation_id"] for j in parked[1:]} == {"order-4711"}
     metrics = _metrics(capsys.readouterr().out)
     assert metrics["PosterParked"] == 1.0  # one per batch, each flushed by its own invocation
+
+
+def test_a_poster_request_naming_only_an_object_outside_the_prefix_is_still_a_job(
+    submit: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an event with no spec and no correlation id, for a photo outside the input prefix (an upload there
+    # would not be ours; a request always is)
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=INPUT, Key="library/rocket_launch.jpg", Body=fixture_image("rocket.jpg").read_bytes()
+    )
+    slots = services.from_environment().slots
+    assert slots.acquire_slot("another-job", 600) is not None
+    event = load_event("submit_sqs_poster_requested.json")
+    (record,) = event["Records"]
+    body = json.loads(record["body"])
+    body["detail"] = {"key": "library/rocket_launch.jpg"}
+    record["body"] = json.dumps(body)
+
+    # WHEN it arrives
+    assert submit.lambda_handler(event, _context()) == {"batchItemFailures": []}
+
+    # THEN it is one parked job, its title made from the file name
+    (parked,) = slots.parked()
+    assert parked.job["source"]["key"] == "library/rocket_launch.jpg"
+    assert parked.job["spec"]["title"] == ["Rocket Launch"]
