@@ -51,13 +51,17 @@ def sidecar_key_for(image_key: str) -> str:
 
 def raw_from_sidecar(body: bytes) -> RawSpec:
     """Parse a sidecar; a broken one is kept as a marker so it fails validation with a clear message."""
+    data = _json_object(body, "sidecar")
+    return RawSpec("sidecar", {_INVALID_SIDECAR: data} if isinstance(data, str) else data)
+
+
+def _json_object(body: bytes, name: str) -> dict[str, Any] | str:
+    """The JSON object ``body`` holds, or why it holds none (a message naming ``name``)."""
     try:
         data = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        return RawSpec("sidecar", {_INVALID_SIDECAR: f"sidecar is not valid UTF-8 JSON: {exc}"})
-    if not isinstance(data, dict):
-        return RawSpec("sidecar", {_INVALID_SIDECAR: "sidecar must be a JSON object"})
-    return RawSpec("sidecar", data)
+        return f"{name} is not valid UTF-8 JSON: {exc}"
+    return data if isinstance(data, dict) else f"{name} must be a JSON object"
 
 
 def raw_from_event(spec: Any) -> RawSpec:
@@ -83,12 +87,9 @@ def brand_folders(image_key: str, input_prefix: str) -> list[str]:
 
 def brand_defaults(body: bytes, key: str) -> dict[str, Any]:
     """A ``brand.json``'s fields; a broken one is kept as a marker so the job fails with ``InvalidBrandFile``."""
-    try:
-        data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return {_INVALID_BRAND: f"{key} is not valid UTF-8 JSON: {exc}"}
-    if not isinstance(data, dict):
-        return {_INVALID_BRAND: f"{key} must be a JSON object"}
+    data = _json_object(body, key)
+    if isinstance(data, str):
+        return {_INVALID_BRAND: data}
     unknown = sorted(set(data) - BRAND_FIELDS)
     if unknown:
         allowed = ", ".join(sorted(BRAND_FIELDS))
