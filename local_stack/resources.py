@@ -231,7 +231,7 @@ def _create_state_machines(template: Template, client: Any, created: CreatedReso
 def _create_queue_rules(template: Template, events: Any, created: CreatedResources) -> None:
     """The template's rules that target queues (jobs from EventBridge): moto matches and delivers these itself."""
     for rule in template.rules():
-        if not rule.queue_logical_ids or not template.resource_enabled(rule.logical_id):
+        if not rule.queue_logical_ids:
             continue
         events.put_rule(
             Name=rule.name,
