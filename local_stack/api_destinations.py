@@ -141,16 +141,6 @@ class Delivery:
     exhausted_retry_condition: str | None = None
 
 
-def _logical_id(value: Any) -> str | None:
-    """The logical id a ``!GetAtt X.Arn`` / ``!Ref X`` names (None for anything else)."""
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        target = value["Fn::GetAtt"]
-        return str(target[0] if isinstance(target, list) else str(target).split(".", 1)[0])
-    if isinstance(value, dict) and isinstance(value.get("Ref"), str):
-        return str(value["Ref"])
-    return None
-
-
 def api_destination_routes(template: Template) -> list[ApiDestinationRoute]:
     """Every enabled rule target that is an API destination (module docstring), read from the translated template.
 
@@ -166,7 +156,7 @@ def api_destination_routes(template: Template) -> list[ApiDestinationRoute]:
         if template.resolve_str(props.get("State", "ENABLED")).upper() != "ENABLED":
             continue
         for target in props.get("Targets") or []:
-            destination_id = _logical_id(target.get("Arn"))
+            destination_id = template.find_logical_id(target.get("Arn"))
             resource = template.cfn_resources.get(destination_id or "") or {}
             if resource.get("Type") != "AWS::Events::ApiDestination":
                 continue
@@ -183,7 +173,7 @@ def _route(
     if unsupported:
         raise LocalStackError(f"{where}: {', '.join(unsupported)} is not emulated (local_stack/api_destinations.py)")
     destination = template.resolve(template.cfn_resources[destination_id]["Properties"])
-    connection_id = _logical_id(template.cfn_resources[destination_id]["Properties"].get("ConnectionArn"))
+    connection_id = template.find_logical_id(template.cfn_resources[destination_id]["Properties"].get("ConnectionArn"))
     if connection_id is None:
         raise LocalStackError(f"{destination_id}: its ConnectionArn must name a connection of this template")
     connection = template.resolve(template.cfn_resources[connection_id]["Properties"])
@@ -213,8 +203,8 @@ def _route(
             maximum_event_age_seconds=float(retry.get("MaximumEventAgeInSeconds", 86400)),
             maximum_retry_attempts=int(retry.get("MaximumRetryAttempts", 185)),
         ),
-        dead_letter_queue_logical_id=_logical_id((target.get("DeadLetterConfig") or {}).get("Arn")),
-        role_logical_id=_logical_id(target.get("RoleArn")),
+        dead_letter_queue_logical_id=template.find_logical_id((target.get("DeadLetterConfig") or {}).get("Arn")),
+        role_logical_id=template.find_logical_id(target.get("RoleArn")),
     )
 
 

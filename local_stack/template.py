@@ -576,8 +576,10 @@ class Template:
     def _properties(self, logical_id: str) -> dict[str, Any]:
         return dict(self._resource(logical_id).get("Properties") or {})
 
-    def _find_logical_id(self, value: Any) -> str | None:
+    def find_logical_id(self, value: Any) -> str | None:
         """The logical id a ``!GetAtt X.Arn`` / ``!Ref X`` / ARN or name points at (None: not in the template)."""
+        if value is None:
+            return None
         if isinstance(value, dict) and "Fn::GetAtt" in value:
             target = value["Fn::GetAtt"]
             return str(target[0] if isinstance(target, list) else str(target).split(".", 1)[0])
@@ -594,8 +596,8 @@ class Template:
         return None
 
     def _logical_id_of(self, value: Any, what: str) -> str:
-        """`_find_logical_id`, or a `TemplateError` naming ``what``."""
-        found = self._find_logical_id(value)
+        """`find_logical_id`, or a `TemplateError` naming ``what``."""
+        found = self.find_logical_id(value)
         if found is None:
             raise TemplateError(f"{what}: {self.resolve_str(value)!r} is not a resource of this template")
         return found
@@ -780,7 +782,7 @@ class Template:
         found: dict[str, list[SqsEventSpec]] = {}
         for logical_id in self._cfn_ids("AWS::Lambda::EventSourceMapping"):
             raw = self._properties(logical_id)
-            source = self._find_logical_id(raw.get("EventSourceArn"))
+            source = self.find_logical_id(raw.get("EventSourceArn"))
             if source is None:
                 if self.resolve_str(raw.get("EventSourceArn")).startswith("arn:aws:sqs:"):
                     self._logical_id_of(raw.get("EventSourceArn"), logical_id)  # a queue of another stack: an error
@@ -809,7 +811,7 @@ class Template:
         specs = []
         for logical_id in self._cfn_ids("AWS::Events::Rule"):
             props = self._properties(logical_id)
-            targets = [self._find_logical_id(target.get("Arn")) for target in props.get("Targets") or []]
+            targets = [self.find_logical_id(target.get("Arn")) for target in props.get("Targets") or []]
             schedule = props.get("ScheduleExpression")
             pattern = props.get("EventPattern")
 
