@@ -212,9 +212,9 @@ def test_text_fills_its_panels_mostly() -> None:
     assert float((fills >= 0.35).mean()) >= 0.75, (fills >= 0.35).mean()
 
 
-@pytest.mark.xfail(strict=True, reason="a ragged centred block (long title, short body lines) fills ~0.30 of its card")
 def test_text_fills_every_panel() -> None:
-    assert min(_panel_fills()) >= 0.35
+    # THEN no panel is mostly empty: a ragged block (a long title over short lines) gets another shape
+    assert min(_panel_fills()) >= 0.35, min(_panel_fills())
 
 
 def test_the_gallery_uses_six_archetypes() -> None:

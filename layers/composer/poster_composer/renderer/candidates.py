@@ -2,8 +2,9 @@
 
 A candidate's score is the mean saliency under its element boxes (``Occ``), the edge energy under the block
 (its backing's span for bands and scrims), a penalty for smaller type (``SIZE_WEIGHT``: a poster's title
-carries the image), a large one for a Latin word broken across lines, and a large one when the footprint
-(panel included, with a little air around) touches a face or the subject (``Analysis.protected``).  The
+carries the image), a large one for a Latin word broken across lines, one for a panel hugging the block that
+its text would leave mostly empty (``MIN_PANEL_FILL``), and a large one when the footprint (panel included,
+with a little air around) touches a face or the subject (``Analysis.protected``).  The
 relaxed search (``FREE``) tries a finer grid of free positions.
 """
 
@@ -39,6 +40,8 @@ OVERLAP_WEIGHT = 3.0
 SKIN_WEIGHT = 30.0  # a face weighs far more than the rest of the subject
 PROTECT_GUARD = 0.04  # air kept around faces and the subject, as a share of the short side
 BROKEN_WORD_PENALTY = 0.6
+MIN_PANEL_FILL = 0.35  # a panel hugging the block is at least this full of text (issue #10)
+EMPTY_PANEL_PENALTY = 1.0  # as for a position no better than dead centre: only as a last resort
 FALLBACK_X_SLOTS = 17
 FALLBACK_Y_SLOTS = 21
 
@@ -68,26 +71,33 @@ def free_positions(canvas: tuple[int, int], margin: float, fw: float, fh: float)
     return [(align, x, y) for align in ALIGNS for x in xs for y in ys]
 
 
-def block_penalty(block: Block, scale: float, canvas: tuple[int, int]) -> float:
-    """Penalty of a block whatever its position: smaller type, a crowded canvas, extra title lines, broken words."""
+def block_penalty(block: Block, scale: float, canvas: tuple[int, int], panel: bool = False) -> float:
+    """Penalty of a block whatever its position: smaller type, a crowded canvas, extra title lines, broken words,
+    and, on a ``panel`` hugging the block, a panel mostly empty (a ragged block: a long title over short lines)."""
     w, h = canvas
     fw, fh = block.width + 2 * block.pad, block.height + 2 * block.pad
     area = fw * fh / (w * h)
     title_lines = sum(len(e.lines) for e in block.elements if e.role == "title")
     titles = len({p.index for e in block.elements if e.role == "title" for p, *_ in e.lines})
     penalty = SIZE_WEIGHT * (1 - scale) + 0.15 * max(0.0, area - 0.4) + 0.035 * (title_lines - titles)
+    penalty += EMPTY_PANEL_PENALTY if panel and block.fill < MIN_PANEL_FILL else 0.0
     return penalty + BROKEN_WORD_PENALTY * sum(e.broken_words for e in block.elements)
 
 
 def score_block(
-    analysis: Analysis, canvas: tuple[int, int], block: Block, scale: float, archetype: Archetype = FREE
+    analysis: Analysis,
+    canvas: tuple[int, int],
+    block: Block,
+    scale: float,
+    archetype: Archetype = FREE,
+    panel: bool = False,
 ) -> list[tuple[float, float, Align, float, float, bool]]:
     w, h = canvas
     margin = margin_for(canvas)
     fw, fh = block.width + 2 * block.pad, block.height + 2 * block.pad
     if fw > w - 2 * margin or fh > h - 2 * margin:
         return []
-    base_penalty = block_penalty(block, scale, canvas)
+    base_penalty = block_penalty(block, scale, canvas, panel)
     scored = []
     occ_centred = {a: analysis.occupancy(element_boxes(block, a, (w - fw) / 2, (h - fh) / 2)) for a in ALIGNS}
     if archetype is FREE:
@@ -140,7 +150,15 @@ def find_candidates(
         for fraction in archetype.widths:
             found.extend(
                 _sized_candidates(
-                    analysis, canvas, kept, pairing, logo_aspect, archetype, fraction, [] if deep else found
+                    analysis,
+                    canvas,
+                    kept,
+                    pairing,
+                    logo_aspect,
+                    archetype,
+                    fraction,
+                    [] if deep else found,
+                    panel=underlay == 1,
                 )
             )
     return found
@@ -155,8 +173,11 @@ def _sized_candidates(
     archetype: Archetype,
     fraction: float,
     found: list[Candidate],
+    *,
+    panel: bool = False,
 ) -> list[Candidate]:
-    """Candidates of one archetype and wrap width, over the type scale from the largest title down."""
+    """Candidates of one archetype and wrap width, over the type scale from the largest title down (``panel``:
+    one panel will hug the block)."""
     w, _ = canvas
     margin, shrink = margin_for(canvas), shrink_for(canvas)
     roles = {p.role for p in kept}
@@ -182,6 +203,7 @@ def _sized_candidates(
         block = build_block(kept, pairing, sizes, wrap_width, logo_aspect, shrink, split=split, tall=tall)
         if block is None:
             continue
-        for score, occ, align, x, y, face in score_block(analysis, canvas, block, scale, archetype):
+        hugged = panel and tall is None  # a tall split's two groups get a panel each
+        for score, occ, align, x, y, face in score_block(analysis, canvas, block, scale, archetype, hugged):
             out.append(Candidate(score, occ, block, kept, align, x, y, scale, wrap_width, face, relaxed, archetype))
     return out

@@ -46,6 +46,12 @@ class Block:
     gutter: float | None = None  # a split's gutter between its columns
     tall: float | None = None  # a tall split's height (title at the top, the rest at the bottom)
 
+    @property
+    def fill(self) -> float:
+        """Share of the padded block (a panel hugging it) that its elements' boxes cover."""
+        inner = sum(e.width * e.height for e in self.elements)
+        return inner / max((self.width + 2 * self.pad) * (self.height + 2 * self.pad), 1e-9)
+
 
 def _stretch(
     items: list[tuple[str, int, float, float]],
