@@ -125,7 +125,7 @@ def stack_role(
         if count > max_lines * (1 if role == "text" else len(paragraphs)):
             return None
         for line in wrapped:
-            _, ink = metrics(line.text)
+            _, ink = metrics(line.drawn)
             if not lines:
                 baseline = -ink[1] * k
             elif p_index and line is wrapped[0]:

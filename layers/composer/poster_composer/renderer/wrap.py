@@ -40,6 +40,7 @@ OPENING = frozenset("（《「『“‘〈【〔〖〘〚｛［([{¿¡")
 SEPARATORS = frozenset("·・|｜/—–-•")
 CJK_BREAK_PENALTY = 0.25
 SHORT_CJK_RUN = 3  # a CJK run this short is kept whole (BudouX splits 领养日 as 领养|日)
+HYPHEN = "-"  # drawn after a line that ends inside a Latin word
 
 _CJK_RANGES: tuple[tuple[int, int], ...] = (
     (0x1100, 0x11FF),
@@ -94,12 +95,19 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True)
 class Line:
-    """One wrapped line: ``text`` is ``paragraph[start:end]``; ``joiner`` is what followed it."""
+    """One wrapped line: ``text`` is ``paragraph[start:end]``; ``joiner`` is what followed it; ``hyphen``: the
+    line ends inside a word and a hyphen is drawn after ``text``, though ``text`` does not hold it."""
 
     text: str
     start: int
     end: int
     joiner: str
+    hyphen: bool = False
+
+    @property
+    def drawn(self) -> str:
+        """The line as measured and drawn: ``text``, followed by the hyphen if it has one."""
+        return self.text + HYPHEN if self.hyphen else self.text
 
 
 @dataclass(frozen=True)
