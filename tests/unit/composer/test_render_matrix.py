@@ -177,7 +177,9 @@ def check_first_title(layout: dict[str, Any], text_set: str) -> None:
 STEMS = [photo.split(".")[0] for photo in PHOTOS]
 TITLE_TOO_BIG = {  # the title does not fit inside the margins at 12 px
     *(f"{stem}-1x1-{text_set}" for stem in STEMS for text_set in ("latin-long", "zh-long")),
-    *(f"{stem}-9x16-latin-long" for stem in ("astronaut", "coffee", "gravel")),
+    # chelsea: since words are hyphenated (issue #10) its 12 px title takes 8 lines (Astron- / omy / Festival);
+    # it took 7 only by breaking a word anywhere, with no hyphen (Astronom / y Festival)
+    *(f"{stem}-9x16-latin-long" for stem in ("astronaut", "coffee", "chelsea", "gravel")),
     *(f"{stem}-16x9-latin-long" for stem in ("coffee", "chelsea", "hubble_deep_field", "gravel")),
     *(f"{stem}-1x1-mixed-long" for stem in ("rocket", "gravel")),
 }
