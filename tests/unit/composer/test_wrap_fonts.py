@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from poster_composer.renderer.fonts import FACES, PAIRINGS, face_for, font_path, has_glyph, split_runs
-from poster_composer.renderer.wrap import CLOSING, OPENING, breaks_word, normalise, wrap
+from poster_composer.renderer.wrap import (
+    ARBITRARY_BREAK,
+    CLOSING,
+    OPENING,
+    breaks_word,
+    normalise,
+    word_break_cost,
+    wrap,
+)
 from tests.unit.composer.conftest import font_cmap
 
 
@@ -90,6 +98,8 @@ def test_unhyphenatable_word_falls_back_to_characters() -> None:
     assert [line.hyphen for line in letters] == [True, True, False]
     assert [line.drawn for line in digits] == ["12345", "67890", "123"]
     assert not any(line.hyphen for line in digits)
+    # AND a break between characters costs more than a break at a syllable
+    assert word_break_cost("XXXXXXXXXXXX", letters[0].end, letters[0].joiner) == ARBITRARY_BREAK
 
 
 def test_long_word_syllable_wider_than_the_line_breaks_by_characters() -> None:
@@ -118,6 +128,19 @@ def test_compound_word_breaks_at_its_own_hyphen() -> None:
     assert all(line.text[0] != "-" and line.text[-1] != "-" for line in lines)
     # AND the same compound that fits is not broken
     assert [line.text for line in wrap(text, 16, len)] == ["state-of-the-art", "design"]
+
+
+def test_hyphenated_break_costs_less_than_an_arbitrary_one() -> None:
+    # GIVEN breaks in Festival (Fes-ti-val), in a compound, in a short CJK word and at a space
+    assert _syllables("Festival") == [3, 5]
+    # THEN a break at a syllable or after the compound's own hyphen costs one broken word (as any broken word
+    # did before hyphenation), a break between any two characters more, and a break at a space nothing
+    assert word_break_cost("Festival", 3, "") == 1.0
+    assert word_break_cost("state-of-the-art", 5, "-") == 1.0
+    assert word_break_cost("Festival", 4, "") == ARBITRARY_BREAK > 1.0
+    assert word_break_cost("领养日", 2, "") == 1.0
+    assert word_break_cost("Summer Nights", 6, " ") == 0.0
+    assert breaks_word("Festival", 3, "") and breaks_word("state-of-the-art", 5, "-")
 
 
 def test_cjk_breaks_between_characters() -> None:

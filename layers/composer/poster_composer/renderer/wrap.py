@@ -50,6 +50,7 @@ SEPARATORS = frozenset("·・|｜/—–-•")
 CJK_BREAK_PENALTY = 0.25
 SHORT_CJK_RUN = 3  # a CJK run this short is kept whole (BudouX splits 领养日 as 领养|日)
 HYPHEN = "-"  # drawn after a line that ends inside a Latin word
+ARBITRARY_BREAK = 1.5  # cost of a Latin word broken between characters, against 1 at a hyphenation point
 
 _CJK_RANGES: tuple[tuple[int, int], ...] = (
     (0x1100, 0x11FF),
@@ -91,6 +92,25 @@ def breaks_word(text: str, end: int, joiner: str) -> bool:
     while stop < len(text) and is_cjk(text[stop]):
         stop += 1
     return stop - start <= SHORT_CJK_RUN
+
+
+def word_break_cost(text: str, end: int, joiner: str) -> float:
+    """How much a line ending at ``text[end]`` (followed by ``joiner``) breaks a word, in broken words: 0 when
+    it breaks none (``breaks_word``); 1 for a Latin word broken where a reader expects it (at a hyphenation
+    point, or after its own hyphen) or a short CJK word split; ``ARBITRARY_BREAK`` for a Latin word broken
+    between any two characters.  A hyphenated break costs what any broken word cost before words were
+    hyphenated (the search is no more willing to break one), and still more than a break at a space."""
+    if not breaks_word(text, end, joiner):
+        return 0.0
+    if joiner == HYPHEN or is_cjk(text[end]):
+        return 1.0
+    start, stop = end, end
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    while stop < len(text) and text[stop].isalpha():
+        stop += 1
+    at_syllable = start < end < stop and end - start in _syllables(text[start:stop])
+    return 1.0 if at_syllable else ARBITRARY_BREAK
 
 
 def normalise(text: str) -> str:
