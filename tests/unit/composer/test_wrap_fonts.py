@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from poster_composer.renderer.fonts import FACES, PAIRINGS, face_for, font_path, has_glyph, split_runs
-from poster_composer.renderer.wrap import CLOSING, OPENING, breaks_word, normalise, wrap
+from poster_composer.renderer.wrap import (
+    ARBITRARY_BREAK,
+    CLOSING,
+    OPENING,
+    breaks_word,
+    normalise,
+    word_break_cost,
+    wrap,
+)
 from tests.unit.composer.conftest import font_cmap
 
 
@@ -19,10 +27,120 @@ def test_latin_breaks_between_words() -> None:
     assert _join("the quick brown fox jumps", 10) == ["the quick", "brown fox", "jumps"]
 
 
-def test_long_word_is_broken_by_characters() -> None:
-    lines = _join("supercalifragilistic ok", 8)
-    assert all(len(line) <= 8 for line in lines)
-    assert lines[0] == "supercal"
+def _syllables(word: str) -> list[int]:
+    """The en_US hyphenation points of a word, from pyphen itself (with the patterns' own minimums)."""
+    import pyphen
+
+    return [int(p) for p in pyphen.Pyphen(lang="en_US", left=2, right=3).positions(word)]
+
+
+def test_long_word_is_hyphenated_at_a_syllable() -> None:
+    # GIVEN a word wider than the line
+    text = "supercalifragilistic ok"
+    # WHEN wrapped
+    lines = wrap(text, 8, len)
+    # THEN it breaks at hyphenation points, taking as many syllables as fit with the drawn hyphen
+    assert [line.drawn for line in lines] == ["super-", "cal-", "ifrag-", "ilistic", "ok"]
+    assert all(len(line.drawn) <= 8 for line in lines)
+    # AND each broken line ends at a pyphen point, draws a hyphen that is not in its text, and joins back
+    for line in lines[:3]:
+        assert line.hyphen and line.drawn == line.text + "-" and line.joiner == ""
+        assert line.end in _syllables("supercalifragilistic")
+    assert not lines[-2].hyphen and not lines[-1].hyphen
+    assert "".join(line.text + line.joiner for line in lines) == text
+
+
+@pytest.mark.parametrize("balance", [False, True])
+@pytest.mark.parametrize("limit", [12, 16, 20, 30, 45])
+def test_a_word_that_fits_is_never_hyphenated(limit: int, balance: bool) -> None:
+    # GIVEN words that each fit on a line (the longest, Incomparable, is 12 wide)
+    text = "The Incomparable Midsummer Astronomy Festival: telescopes, talks and music"
+    # WHEN wrapped at any width
+    lines = wrap(text, limit, len, balance=balance)
+    # THEN no line is hyphenated and every break falls at a space
+    assert not any(line.hyphen for line in lines)
+    assert all(line.joiner == " " for line in lines[:-1])
+
+
+JOIN_CASES = [
+    "supercalifragilistic ok",
+    "ok Pneumonoultramicroscopicsilicovolcanoconiosis, again!",
+    "A state-of-the-art (extraordinarily) Internationalisation",
+    "XXXXXXXXXXXX 1234567890123 www.example.org/stars",
+    "Hubble 35周年 · 深空影像展 Incomparable",
+]
+
+
+@pytest.mark.parametrize("text", JOIN_CASES)
+@pytest.mark.parametrize("limit", [3, 5, 8, 13])
+def test_hyphenated_lines_join_back_and_fit_as_drawn(text: str, limit: int) -> None:
+    for balance in (False, True):
+        # WHEN a paragraph with words wider than the line is wrapped
+        lines = wrap(text, limit, len, balance=balance)
+        # THEN text + joiner still gives the paragraph back (the drawn hyphen is in neither)
+        assert "".join(line.text + line.joiner for line in lines) == text
+        # AND every line fits as drawn, hyphen included
+        assert all(len(line.drawn) <= limit for line in lines), [line.drawn for line in lines]
+        # AND a hyphen is drawn only inside a word: between two letters, or for the word's own hyphen
+        for line in lines:
+            if line.hyphen:
+                assert line.joiner == "-" or (text[line.end - 1].isalpha() and text[line.end].isalpha())
+
+
+def test_unhyphenatable_word_falls_back_to_characters() -> None:
+    # GIVEN strings with no hyphenation point (pyphen has none for them)
+    assert _syllables("XXXXXXXXXXXX") == []
+    # WHEN wrapped narrower than they are
+    letters = wrap("XXXXXXXXXXXX", 5, len)
+    digits = wrap("1234567890123", 5, len)
+    # THEN they break between characters: with a drawn hyphen between letters, without one between digits
+    assert [line.drawn for line in letters] == ["XXXX-", "XXXX-", "XXXX"]
+    assert [line.hyphen for line in letters] == [True, True, False]
+    assert [line.drawn for line in digits] == ["12345", "67890", "123"]
+    assert not any(line.hyphen for line in digits)
+    # AND a break between characters costs more than a break at a syllable
+    assert word_break_cost("XXXXXXXXXXXX", letters[0].end, letters[0].joiner) == ARBITRARY_BREAK
+
+
+def test_long_word_syllable_wider_than_the_line_breaks_by_characters() -> None:
+    # GIVEN a word whose first syllable (Pneu-) is wider than the line
+    lines = wrap("Pneumonoultramicroscopicsilicovolcanoconiosis", 4, len)
+    # THEN the syllable is broken between characters, hyphen drawn, and every line fits
+    assert lines[0].drawn == "Pne-"
+    assert all(len(line.drawn) <= 4 for line in lines)
+    assert "".join(line.text + line.joiner for line in lines) == "Pneumonoultramicroscopicsilicovolcanoconiosis"
+
+
+def test_compound_word_breaks_at_its_own_hyphen() -> None:
+    # GIVEN a hyphenated compound wider than the line
+    text = "state-of-the-art design"
+    # WHEN wrapped
+    lines = wrap(text, 8, len)
+    # THEN it breaks after its own hyphens: the break absorbs the hyphen into the joiner and draws it
+    assert [(line.text, line.joiner, line.hyphen) for line in lines] == [
+        ("state", "-", True),
+        ("of-the", "-", True),
+        ("art", " ", False),
+        ("design", "", False),
+    ]
+    assert [line.drawn for line in lines] == ["state-", "of-the-", "art", "design"]
+    # AND no separator ends or starts a line's text; the hyphen is drawn once, not added twice
+    assert all(line.text[0] != "-" and line.text[-1] != "-" for line in lines)
+    # AND the same compound that fits is not broken
+    assert [line.text for line in wrap(text, 16, len)] == ["state-of-the-art", "design"]
+
+
+def test_hyphenated_break_costs_less_than_an_arbitrary_one() -> None:
+    # GIVEN breaks in Festival (Fes-ti-val), in a compound, in a short CJK word and at a space
+    assert _syllables("Festival") == [3, 5]
+    # THEN a break at a syllable or after the compound's own hyphen costs one broken word (as any broken word
+    # did before hyphenation), a break between any two characters more, and a break at a space nothing
+    assert word_break_cost("Festival", 3, "") == 1.0
+    assert word_break_cost("state-of-the-art", 5, "-") == 1.0
+    assert word_break_cost("Festival", 4, "") == ARBITRARY_BREAK > 1.0
+    assert word_break_cost("领养日", 2, "") == 1.0
+    assert word_break_cost("Summer Nights", 6, " ") == 0.0
+    assert breaks_word("Festival", 3, "") and breaks_word("state-of-the-art", 5, "-")
 
 
 def test_cjk_breaks_between_characters() -> None:
@@ -105,7 +223,13 @@ def test_cjk_breaks_between_phrases(text: str, limit: int) -> None:
 
 @pytest.mark.parametrize("limit", [4, 6, 8, 10, 12, 16])
 def test_no_separator_at_a_line_end_or_start(limit: int) -> None:
-    for text in ("Hubble 35周年 · 深空影像展", "全场8折 · 3月1日起", "Music | Film | Talks / Free - all night"):
+    # (a compound wider than the line breaks after its own hyphen, which the break moves into the joiner)
+    for text in (
+        "Hubble 35周年 · 深空影像展",
+        "全场8折 · 3月1日起",
+        "Music | Film | Talks / Free - all night",
+        "A state-of-the-art night",
+    ):
         lines = [line.text for line in wrap(text, limit, len, balance=True)]
         for line in lines:
             assert line[0] not in "·|/-—" and line[-1] not in "·|/-—", lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tomllib
 from typing import Any
 
 import pytest
@@ -332,6 +333,20 @@ def test_layer_requirements_are_pinned() -> None:
     assert "aws-lambda-powertools[tracer]==3.37.0" in lines
     assert any(re.fullmatch(r"requests==[0-9.]+", line) for line in lines)
     assert all("==" in line for line in lines)
+
+
+def test_composer_layer_pins_the_composer_extra() -> None:
+    # GIVEN the ComposerLayer's requirements and pyproject.toml's "composer" extra
+    layer = [
+        line.strip()
+        for line in (REPO / "layers" / "composer" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["composer"]
+    # THEN they pin the same packages at the same versions (the layer is what runs; the extra is what is tested)
+    assert sorted(layer) == sorted(extra)
+    assert all("==" in line for line in layer)
+    assert "pyphen==0.18.1" in layer and "budoux==0.10.1" in layer
 
 
 # ------------------------------------------------------------------ environment

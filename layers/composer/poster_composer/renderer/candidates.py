@@ -2,10 +2,11 @@
 
 A candidate's score is the mean saliency under its element boxes (``Occ``), the edge energy under the block
 (its backing's span for bands and scrims), a penalty for smaller type (``SIZE_WEIGHT``: a poster's title
-carries the image), a large one for a Latin word broken across lines, one for a panel hugging the block that
-its text would leave mostly empty (``MIN_PANEL_FILL``), and a large one when the footprint (panel included,
-with a little air around) touches a face or the subject (``Analysis.protected``).  The
-relaxed search (``FREE``) tries a finer grid of free positions.
+carries the image), a large one for a Latin word broken across lines (larger between any two characters
+than at a hyphenation point), one for a panel hugging the block that its text would leave mostly empty
+(``MIN_PANEL_FILL``), and a large one when the footprint (panel included, with a little air around) touches
+a face or the subject (``Analysis.protected``).  The relaxed search (``FREE``) tries a finer grid of free
+positions.
 """
 
 from __future__ import annotations

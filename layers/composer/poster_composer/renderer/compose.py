@@ -26,7 +26,7 @@ Layout report (``RenderedPoster.layout``, JSON-serialisable)::
         {"role": "logo", "box": [...]},
         {"role": "title" | "subtitle" | "text", "box": [...], "font": "<primary face>",
          "size": px, "colour": "#rrggbb",
-         "lines": [{"text", "joiner", "paragraph", "span": [start, end], "box", "origin": [x, baseline],
+         "lines": [{"text", "joiner", "hyphen"?, "paragraph", "span": [start, end], "box", "origin": [x, baseline],
                     "font", "size", "colour", "contrast", "required",
                     "runs": [{"text", "font", "x"}], "missing": "<chars no face has>"}]}
       ],
@@ -37,9 +37,12 @@ Layout report (``RenderedPoster.layout``, JSON-serialisable)::
 Boxes are ``[x0, y0, x1, y1]`` in canvas pixels (x1/y1 exclusive); text boxes are the exact ink boxes.
 Line ``text`` is the slice ``span`` of the normalised input string (``wrap.normalise``; a separator absorbed by
 a line break is in ``joiner``, e.g. ``" · "``); ``text + joiner``
-over a paragraph's lines gives the normalised string back.  ``runs[].x`` is relative to ``origin``;
-drawing each run with ``anchor="ls"`` at ``origin + (x, 0)`` reproduces the glyphs.  ``contrast`` is
-measured on the finished pixels (``metrics.line_contrast``) and ``required`` is its WCAG AA threshold.
+over a paragraph's lines gives the normalised string back.  ``"hyphen": true`` (present only when true): the
+line ends inside a Latin word wider than the line, and a hyphen is drawn after ``text`` (it is in ``runs``,
+not in ``text``: an added hyphen, or the word's own, which is then the ``joiner``).  ``runs[].x`` is
+relative to ``origin``; drawing each run with ``anchor="ls"`` at ``origin + (x, 0)`` reproduces the glyphs.
+``contrast`` is measured on the finished pixels (``metrics.line_contrast``) and ``required`` is its WCAG AA
+threshold.
 """
 
 from __future__ import annotations
@@ -351,7 +354,7 @@ def _align_logo(layout: Layout, canvas: tuple[int, int]) -> Layout:
 
 def _line_report(line: PlacedLine, mask: LineMask, colour: RGB, measured: float) -> dict[str, Any]:
     ink = mask.ink or _int_box(line.box)
-    return {
+    report: dict[str, Any] = {
         "text": line.line.text,
         "joiner": line.line.joiner,
         "paragraph": line.paragraph.index,
@@ -366,6 +369,9 @@ def _line_report(line: PlacedLine, mask: LineMask, colour: RGB, measured: float)
         "runs": [{"text": r.text, "font": r.face, "x": r.x} for r in line.set.runs],
         "missing": "".join(r.text for r in line.set.runs if r.face is None),
     }
+    if line.line.hyphen:
+        report["hyphen"] = True
+    return report
 
 
 def _element_report(

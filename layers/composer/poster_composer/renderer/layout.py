@@ -12,8 +12,9 @@ column, text over an edge scrim, a framed card) with its wrap widths, and for ea
 
 and scores each by the mean saliency under the element boxes (``Occ``), the edge energy under the block
 (its backing's span for bands and scrims), a penalty for smaller type (``SIZE_WEIGHT``: a poster's title
-carries the image), a large one for a Latin word broken across lines, and a large one when the footprint
-(panel included, with a little air around) touches a face or the subject (``Analysis.protected``).
+carries the image), a large one for a Latin word broken across lines (larger between any two characters
+than at a hyphenation point), and a large one when the footprint (panel included, with a little air around)
+touches a face or the subject (``Analysis.protected``).
 Geometry in the search is scaled from measurements at a reference size (fast); ``realise`` then sets the
 chosen lines for real, and rejects a line with no fully inked pixel (thin small type that never shows its
 colour).  Later variants take another archetype or alignment and a title box overlapping no earlier

@@ -27,7 +27,7 @@ ROOM_GROW = 0.7  # how far a backing may reach past the block, as a share of the
 
 def _real_element(stacked: Stacked, chain: tuple[str, ...]) -> tuple[list[SetLine], float, float]:
     """Set an element's lines for real; return them with the element's ink width and height."""
-    sets = [set_line(line.text, chain, stacked.size) for _, line, _, _ in stacked.lines]
+    sets = [set_line(line.drawn, chain, stacked.size) for _, line, _, _ in stacked.lines]
     width = max(s.ink[2] - s.ink[0] for s in sets)
     first_base = stacked.lines[0][2]
     height = max(

@@ -222,7 +222,7 @@ def _fallback(
         if layout is None:
             continue
         # Nearby free positions often round to the same placement: count distinct ones only.
-        placement = (layout.footprint, tuple(line.line.text for e in layout.elements for line in e.lines))
+        placement = (layout.footprint, tuple(line.line.drawn for e in layout.elements for line in e.lines))
         if placement in seen:
             continue
         seen.add(placement)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from poster_composer.renderer.sizing import gap, panel_pad
 from poster_composer.renderer.typeset import REF_SIZE, line_metrics_at, line_metrics_ref
-from poster_composer.renderer.wrap import Line, breaks_word, wrap
+from poster_composer.renderer.wrap import Line, word_break_cost, wrap
 
 if TYPE_CHECKING:
     from poster_composer.renderer.fonts import Pairing, Role
@@ -32,7 +32,9 @@ class Stacked:
     width: float
     height: float
     lines: tuple[tuple[Paragraph, Line, float, Box], ...]  # paragraph, line, baseline y, ink at origin
-    broken_words: int = 0  # words broken across lines (only when a word is wider than the measure)
+    # Words broken across lines (only when a word is wider than the measure), weighted by ``word_break_cost``:
+    # a break between any two characters of a Latin word counts more than one at a hyphenation point.
+    broken_words: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def stack_role(
         if count > max_lines * (1 if role == "text" else len(paragraphs)):
             return None
         for line in wrapped:
-            _, ink = metrics(line.text)
+            _, ink = metrics(line.drawn)
             if not lines:
                 baseline = -ink[1] * k
             elif p_index and line is wrapped[0]:
@@ -143,7 +145,7 @@ def stack_role(
         return None
     width = max(ink[2] - ink[0] for *_, ink in lines)
     height = max(base + ink[3] for _, _, base, ink in lines)
-    broken = sum(1 for paragraph, line, _, _ in lines if breaks_word(paragraph.text, line.end, line.joiner))
+    broken = sum(word_break_cost(paragraph.text, line.end, line.joiner) for paragraph, line, _, _ in lines)
     return Stacked(role, size, width, height, tuple(lines), broken)
 
 

@@ -1,7 +1,10 @@
 """Line breaking suited to the script.
 
-- Latin (and any space-separated script) breaks between words; a word longer than the line is broken
-  between characters.
+- Latin (and any space-separated script) breaks between words.  Only a word wider than the line is broken:
+  at its own hyphens and at its en_US hyphenation points (pyphen: ``In-com-pa-ra-ble``), each line taking
+  as many syllables as fit with the hyphen drawn after them (``Line.hyphen``: drawn, not in ``text``); a
+  syllable still wider than the line is broken between characters, with a drawn hyphen between two
+  letters (if it fits).  A word that fits is never hyphenated.
 - CJK breaks between BudouX phrases (``phrases``: 电影节, 城市, 工作坊 stay whole), between characters only
   inside a phrase wider than the line; a run of at most ``SHORT_CJK_RUN`` characters (领养日) is one word.
   Closing punctuation (，。！？、；：）》」』” …) never starts a line and opening punctuation (（《「『“ …)
@@ -14,18 +17,22 @@
   spaces (``35周年 · 深空``) is a break opportunity that the break absorbs: the line ends before it and it
   goes into the line's ``joiner`` (``" · "``), as a designer drops a separator at a line break.  One
   attached to a word (``4月24日—7月``) is glued to both neighbours.  A number keeps the CJK character
-  that follows it (``35周``, ``8折``).
+  that follows it (``35周``, ``8折``).  A hyphen inside a Latin word wider than the line
+  (``state-of-the-art``) is a break opportunity absorbed the same way: the line ends before it and it goes
+  into the ``joiner`` (``state`` + ``"-"`` + ``of-the-art``), but the line draws it (``Line.hyphen``), so
+  it shows ``state-`` and no hyphen is added.  Either way no separator ends or starts a line's ``text``.
 
 Input strings are normalised first (``normalise``): whitespace runs collapse to one space and control
 characters are removed.  Each wrapped line is an exact slice of the normalised paragraph and carries the
-``joiner`` that followed it (``" "``, ``""`` or a separator with its spaces, ``" · "``), so
-``"".join(line.text + line.joiner)`` gives the
-normalised paragraph back.
+``joiner`` that followed it (``" "``, ``""``, a separator with its spaces, ``" · "``, or a word's own
+hyphen, ``"-"``), so ``"".join(line.text + line.joiner)`` gives the normalised paragraph back.  A line is
+measured and drawn as ``Line.drawn``: its text, and the hyphen if it ends inside a word.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,11 +42,15 @@ from poster_composer.renderer.phrases import phrase_lengths
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import pyphen
+
 CLOSING = frozenset("，。！？、；：）》」』”’〉】〕〗〙〛｝］,.!?;:)]}%…‥·・ー〜～")
 OPENING = frozenset("（《「『“‘〈【〔〖〘〚｛［([{¿¡")
 SEPARATORS = frozenset("·・|｜/—–-•")
 CJK_BREAK_PENALTY = 0.25
 SHORT_CJK_RUN = 3  # a CJK run this short is kept whole (BudouX splits 领养日 as 领养|日)
+HYPHEN = "-"  # drawn after a line that ends inside a Latin word
+ARBITRARY_BREAK = 1.5  # cost of a Latin word broken between characters, against 1 at a hyphenation point
 
 _CJK_RANGES: tuple[tuple[int, int], ...] = (
     (0x1100, 0x11FF),
@@ -64,7 +75,10 @@ def is_cjk(char: str) -> bool:
 
 def breaks_word(text: str, end: int, joiner: str) -> bool:
     """Whether a line ending at ``text[end]`` (followed by ``joiner``) breaks a word: a Latin word broken
-    between letters, or a short CJK word (a run of at most ``SHORT_CJK_RUN`` characters) split."""
+    between letters or after its own hyphen, or a short CJK word (a run of at most ``SHORT_CJK_RUN``
+    characters) split."""
+    if joiner == HYPHEN:  # the word's own hyphen, absorbed by the break
+        return True
     if joiner or not 0 < end < len(text):
         return False
     before, after = text[end - 1], text[end]
@@ -78,6 +92,25 @@ def breaks_word(text: str, end: int, joiner: str) -> bool:
     while stop < len(text) and is_cjk(text[stop]):
         stop += 1
     return stop - start <= SHORT_CJK_RUN
+
+
+def word_break_cost(text: str, end: int, joiner: str) -> float:
+    """How much a line ending at ``text[end]`` (followed by ``joiner``) breaks a word, in broken words: 0 when
+    it breaks none (``breaks_word``); 1 for a Latin word broken where a reader expects it (at a hyphenation
+    point, or after its own hyphen) or a short CJK word split; ``ARBITRARY_BREAK`` for a Latin word broken
+    between any two characters.  A hyphenated break costs what any broken word cost before words were
+    hyphenated (the search is no more willing to break one), and still more than a break at a space."""
+    if not breaks_word(text, end, joiner):
+        return 0.0
+    if joiner == HYPHEN or is_cjk(text[end]):
+        return 1.0
+    start, stop = end, end
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    while stop < len(text) and text[stop].isalpha():
+        stop += 1
+    at_syllable = start < end < stop and end - start in _syllables(text[start:stop])
+    return 1.0 if at_syllable else ARBITRARY_BREAK
 
 
 def normalise(text: str) -> str:
@@ -94,12 +127,19 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True)
 class Line:
-    """One wrapped line: ``text`` is ``paragraph[start:end]``; ``joiner`` is what followed it."""
+    """One wrapped line: ``text`` is ``paragraph[start:end]``; ``joiner`` is what followed it; ``hyphen``: the
+    line ends inside a word and a hyphen is drawn after ``text``, though ``text`` does not hold it."""
 
     text: str
     start: int
     end: int
     joiner: str
+    hyphen: bool = False
+
+    @property
+    def drawn(self) -> str:
+        """The line as measured and drawn: ``text``, followed by the hyphen if it has one."""
+        return self.text + HYPHEN if self.hyphen else self.text
 
 
 @dataclass(frozen=True)
@@ -107,6 +147,7 @@ class _Atom:
     start: int
     end: int
     space_before: bool
+    hyphen: bool = False  # a line ending after this atom draws a hyphen (a piece of a broken Latin word)
 
 
 def _atoms(text: str) -> list[_Atom]:
@@ -186,7 +227,8 @@ def _unbreakable(text: str, k: int) -> bool:
 
 
 def _split_long(text: str, atom: _Atom, limit: float, measure: Callable[[str], float]) -> list[_Atom]:
-    """Break an atom wider than ``limit`` between characters (keeping closing punctuation attached)."""
+    """Break a CJK (or mixed) atom wider than ``limit`` between characters (keeping closing punctuation
+    attached); a Latin one is hyphenated instead (``_hyphenate``)."""
     pieces: list[_Atom] = []
     start = atom.start
     for k in range(atom.start + 1, atom.end):
@@ -199,6 +241,107 @@ def _split_long(text: str, atom: _Atom, limit: float, measure: Callable[[str], f
     return pieces
 
 
+@functools.cache
+def _hyphenator() -> pyphen.Pyphen:
+    """The en_US hyphenation patterns, loaded on first use (only a word wider than its line needs them)."""
+    import pyphen  # here, not at the top: keeps the cold start lean
+
+    # The patterns' own minimums: two letters before a hyphenation point, three after it.
+    return pyphen.Pyphen(lang="en_US", left=2, right=3)
+
+
+@functools.lru_cache(maxsize=1024)
+def _syllables(letters: str) -> frozenset[int]:
+    """The en_US hyphenation points of a run of letters (offsets; a point that would respell the word, as
+    some languages' patterns do, is left out: a line is always a slice of its paragraph)."""
+    return frozenset(int(p) for p in _hyphenator().positions(letters) if not p.data)
+
+
+@functools.lru_cache(maxsize=1024)
+def _word_breaks(word: str) -> tuple[tuple[int, int], ...]:
+    """Where a Latin word may break, in order, as ``(end of the line, start of the next line)`` offsets: after
+    each of its own hyphens between two letters or digits (the hyphen goes into the joiner: ``(h, h + 1)``)
+    and at the hyphenation points of each run of letters (``(p, p)``)."""
+    breaks = [(i, i + 1) for i in range(1, len(word) - 1) if word[i] == HYPHEN and _inner_hyphen(word, i)]
+    offset = 0
+    for letters, chars in itertools.groupby(word, str.isalpha):
+        run = "".join(chars)
+        if letters:
+            breaks.extend((offset + p, offset + p) for p in _syllables(run))
+        offset += len(run)
+    return tuple(sorted(breaks))
+
+
+def _inner_hyphen(word: str, i: int) -> bool:
+    """Whether ``word[i]`` stands between two letters or digits (``state-of``, ``COVID-19``), not ``-5`` or ``a -b``."""
+    return word[i - 1].isalnum() and word[i + 1].isalnum()
+
+
+def _character_break(
+    text: str, start: int, stop: int, limit: float, measure: Callable[[str], float]
+) -> tuple[int, bool] | None:
+    """The furthest break between characters in ``text[start:stop]`` whose first part fits in ``limit``, with
+    whether it draws a hyphen (between two letters); else the first allowed break, without a hyphen to widen
+    it further (a piece has at least one character); ``None`` if no break is allowed (``_unbreakable``)."""
+    found: tuple[int, bool] | None = None
+    for k in range(start + 1, stop):
+        if _unbreakable(text, k):
+            continue
+        hyphen = text[k - 1].isalpha() and text[k].isalpha()
+        if measure(text[start:k] + HYPHEN if hyphen else text[start:k]) > limit:
+            return found or (k, False)
+        found = (k, hyphen)
+    return found
+
+
+def _syllable_break(
+    text: str, start: int, ahead: list[tuple[int, int]], limit: float, measure: Callable[[str], float]
+) -> tuple[int, int] | None:
+    """The furthest of the word's breaks ``ahead`` whose line (from ``start``, hyphen drawn) fits in ``limit``."""
+    found = None
+    for end, following in ahead:
+        if measure(text[start:end] + HYPHEN) > limit:
+            break
+        found = (end, following)
+    return found
+
+
+def _hyphenate(text: str, atom: _Atom, limit: float, measure: Callable[[str], float]) -> list[_Atom]:
+    """Break a Latin atom wider than ``limit`` into pieces that fit, each but the last drawn with a hyphen.
+
+    Each piece takes as many syllables as fit (to a hyphenation point or the word's own hyphen: see
+    ``_word_breaks``), the drawn hyphen included; a syllable wider than the line on its own is broken between
+    characters (``_character_break``), with a drawn hyphen only between two letters.  The patterns are
+    English (en_US): a word of another Latin-script language gets English hyphenation points.
+    """
+    breaks = [(atom.start + e, atom.start + f) for e, f in _word_breaks(text[atom.start : atom.end])]
+    pieces: list[_Atom] = []
+    start, space = atom.start, atom.space_before
+    while measure(text[start : atom.end]) > limit:
+        ahead = [b for b in breaks if b[0] > start]
+        found = _syllable_break(text, start, ahead, limit, measure)
+        hyphen = True  # at a hyphenation point, or the word's own hyphen (always drawn: it is in the input)
+        if found is None:
+            character = _character_break(text, start, ahead[0][0] if ahead else atom.end, limit, measure)
+            if character is not None:
+                k, hyphen = character
+                found = (k, k)
+            elif ahead:  # a piece that cannot be broken and does not fit: it overflows on its own
+                found = ahead[0]
+            else:
+                break
+        pieces.append(_Atom(start, found[0], space, hyphen))
+        start, space = found[1], False
+    pieces.append(_Atom(start, atom.end, space))
+    return pieces
+
+
+def _width(text: str, atoms: list[_Atom], first: int, last: int, measure: Callable[[str], float]) -> float:
+    """Width of a line of ``atoms[first:last]`` as drawn (with the hyphen its last atom may add)."""
+    end = atoms[last - 1]
+    return measure(text[atoms[first].start : end.end] + (HYPHEN if end.hyphen else ""))
+
+
 def _greedy(text: str, atoms: list[_Atom], limit: float, measure: Callable[[str], float]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     first = 0
@@ -206,8 +349,7 @@ def _greedy(text: str, atoms: list[_Atom], limit: float, measure: Callable[[str]
         if index == len(atoms):
             spans.append((first, index))
             break
-        candidate = text[atoms[first].start : atoms[index].end]
-        if measure(candidate) > limit:
+        if _width(text, atoms, first, index + 1, measure) > limit:
             spans.append((first, index))
             first = index
     return spans
@@ -230,7 +372,8 @@ def wrap(text: str, limit: float, measure: Callable[[str], float], *, balance: b
     Returns
     -------
     list[Line]
-        Lines whose ``text + joiner`` concatenate back to ``text``.
+        Lines whose ``text + joiner`` concatenate back to ``text``, each no wider than ``limit`` as drawn
+        (``Line.drawn``: with its hyphen), unless a piece that cannot be broken (a character) is wider.
 
     Example
     -------
@@ -239,10 +382,13 @@ def wrap(text: str, limit: float, measure: Callable[[str], float], *, balance: b
     """
     atoms: list[_Atom] = []
     for atom in _atoms(text):
-        if measure(text[atom.start : atom.end]) > limit:
+        word = text[atom.start : atom.end]
+        if measure(word) <= limit:
+            atoms.append(atom)
+        elif any(is_cjk(ch) for ch in word):
             atoms.extend(_split_long(text, atom, limit, measure))
         else:
-            atoms.append(atom)
+            atoms.extend(_hyphenate(text, atom, limit, measure))
     if not atoms:
         return []
     spans = _greedy(text, atoms, limit, measure)
@@ -252,7 +398,7 @@ def wrap(text: str, limit: float, measure: Callable[[str], float], *, balance: b
     for first, last in spans:
         start, end = atoms[first].start, atoms[last - 1].end
         next_start = atoms[last].start if last < len(atoms) else end
-        lines.append(Line(text[start:end], start, end, text[end:next_start]))
+        lines.append(Line(text[start:end], start, end, text[end:next_start], atoms[last - 1].hyphen))
     return lines
 
 
@@ -285,7 +431,7 @@ def _balance(
             for i in range(j - 1, k - 2, -1):
                 if cost[k - 1][i] == inf:
                     continue
-                width = measure(text[atoms[i].start : atoms[j - 1].end])
+                width = _width(text, atoms, i, j, measure)
                 if width > limit and j - i > 1:
                     break
                 value = cost[k - 1][i] + ((width - ideal) / ideal) ** 2
