@@ -137,6 +137,13 @@ def test_breaks_respect_phrases_and_separators() -> None:
                 assert end in _phrase_bounds(paragraph) or fragment, (text_set, line["text"])
 
 
+def test_no_headline_is_hyphenated() -> None:
+    # THEN no title of the gallery (whose words all fit at a legible size) is broken inside a word
+    for text_set, layout in _layouts():
+        for title in (e for e in layout["elements"] if e["role"] == "title"):
+            assert not any(line.get("hyphen") for line in title["lines"]), (text_set, title["lines"])
+
+
 def test_no_silent_drops() -> None:
     for text_set, layout in _layouts():
         dropped = {(d["role"], d.get("index")) for d in layout["dropped"]}

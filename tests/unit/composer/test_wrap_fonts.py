@@ -269,3 +269,12 @@ def test_a_short_cjk_word_is_not_split_by_its_phrases() -> None:
     assert breaks_word("领养日", split[0].end, split[0].joiner)
     assert not breaks_word("温暖的家园", 2, "")  # a longer run breaks between phrases freely
     assert breaks_word("Festival", 4, "") and not breaks_word("Summer Nights", 6, " ")
+
+
+def test_a_break_inside_a_phrase_of_a_longer_run_is_a_broken_word() -> None:
+    # GIVEN a five-character title BudouX reads as 夏夜|电影节
+    # THEN breaking between its phrases breaks no word, and breaking inside 电影节 (电影 / 节) does, at the cost
+    # of one broken word, so that the search prefers a size at which the phrase stays whole
+    assert not breaks_word("夏夜电影节", 2, "")
+    assert breaks_word("夏夜电影节", 4, "")
+    assert word_break_cost("夏夜电影节", 4, "") == 1.0

@@ -41,6 +41,7 @@ OVERLAP_WEIGHT = 3.0
 SKIN_WEIGHT = 30.0  # a face weighs far more than the rest of the subject
 PROTECT_GUARD = 0.04  # air kept around faces and the subject, as a share of the short side
 BROKEN_WORD_PENALTY = 0.6
+TITLE_BREAK_WEIGHT = 3.0  # a headline broken inside a word (Sum- / mer) is worse than smaller type
 MIN_PANEL_FILL = 0.35  # a panel hugging the block is at least this full of text (issue #10)
 EMPTY_PANEL_PENALTY = 1.0  # as for a position no better than dead centre: only as a last resort
 FALLBACK_X_SLOTS = 17
@@ -61,6 +62,26 @@ class Candidate:
     face: bool = False  # the footprint touches a protected area (a face or the subject)
     free: bool = False  # x is a free position (fallback search), not pinned to a margin or the centre
     archetype: Archetype = FREE
+    fraction: float = 1.0  # the archetype's wrap width, as a share of the usable width
+
+    @property
+    def breaks_title(self) -> bool:
+        """Whether a word of the title is broken across lines (a hyphenated headline)."""
+        return any(e.broken_words for e in self.block.elements if e.role == "title")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What a block is built from, apart from its type scale: the paragraphs, faces and logo, and the
+    archetype's wrap width (``panel``: one panel will hug the block)."""
+
+    kept: tuple[Paragraph, ...]
+    pairing: Pairing
+    logo_aspect: float | None
+    archetype: Archetype
+    fraction: float
+    minimum: dict[str, int]  # ``sizing.min_sizes`` of the paragraphs on the canvas
+    panel: bool = False
 
 
 def free_positions(canvas: tuple[int, int], margin: float, fw: float, fh: float) -> list[tuple[Align, float, float]]:
@@ -82,7 +103,8 @@ def block_penalty(block: Block, scale: float, canvas: tuple[int, int], panel: bo
     titles = len({p.index for e in block.elements if e.role == "title" for p, *_ in e.lines})
     penalty = SIZE_WEIGHT * (1 - scale) + 0.15 * max(0.0, area - 0.4) + 0.035 * (title_lines - titles)
     penalty += EMPTY_PANEL_PENALTY if panel and block.fill < MIN_PANEL_FILL else 0.0
-    return penalty + BROKEN_WORD_PENALTY * sum(e.broken_words for e in block.elements)
+    broken = sum(e.broken_words * (TITLE_BREAK_WEIGHT if e.role == "title" else 1.0) for e in block.elements)
+    return penalty + BROKEN_WORD_PENALTY * broken
 
 
 def score_block(
@@ -141,8 +163,10 @@ def find_candidates(
     relaxed: bool = False,
     underlay: int = 0,
     deep: bool = False,
+    down_to: float = PREFERRED_MIN_SCALE,
 ) -> list[Candidate]:
-    """Scored candidates for the kept paragraphs; ``relaxed`` is the fallback search (see the module doc)."""
+    """Scored candidates for the kept paragraphs; ``relaxed`` is the fallback search (see the module doc), ``deep``
+    the shrunk hierarchy; every archetype and width goes down to scale ``down_to``."""
     w, h = canvas
     found: list[Candidate] = []
     subject = analysis.protected((0, 0, w, h)) > 0
@@ -160,6 +184,7 @@ def find_candidates(
                     fraction,
                     [] if deep else found,
                     panel=underlay == 1,
+                    down_to=down_to,
                 )
             )
     return found
@@ -176,35 +201,62 @@ def _sized_candidates(
     found: list[Candidate],
     *,
     panel: bool = False,
+    down_to: float = PREFERRED_MIN_SCALE,
 ) -> list[Candidate]:
-    """Candidates of one archetype and wrap width, over the type scale from the largest title down (``panel``:
-    one panel will hug the block)."""
-    w, _ = canvas
-    margin, shrink = margin_for(canvas), shrink_for(canvas)
-    roles = {p.role for p in kept}
-    minimum = min_sizes(canvas, kept)
-    relaxed = archetype is FREE
+    """Candidates of one archetype and wrap width, over the type scale from the largest title down to
+    ``down_to`` once anything is found, further only while nothing is (``panel``: one panel will hug the block)."""
+    setting = Setting(kept, pairing, logo_aspect, archetype, fraction, min_sizes(canvas, kept), panel)
     out: list[Candidate] = []
     previous: dict[str, int] | None = None
     for scale in SCALES:
-        if (found or out) and scale < PREFERRED_MIN_SCALE and not relaxed:
-            break  # (``found`` is empty on the deep pass: down to the minimums)
-        sizes = sizes_for(title_base(canvas) * scale, roles, minimum)
+        if (found or out) and scale < down_to and archetype is not FREE:
+            break  # (``found`` is empty on the deep pass: down to the minimums where nothing fits)
+        sizes = sizes_for(title_base(canvas) * scale, {p.role for p in kept}, setting.minimum)
         if sizes is None:
             break
         if sizes == previous:
             continue  # clamped to the minimums: the same block as the previous scale, scored worse
         previous = sizes
-        pad = panel_pad(min(sizes[r] for r in roles | {"title"}), sizes["title"], shrink)
-        wrap_width = (w - 2 * margin - 2 * pad) * fraction
-        if wrap_width < 2.2 * sizes["title"] and fraction < 1.0:
-            continue
-        split = archetype.name == "split"
-        tall = canvas[1] - 2 * margin if split and canvas[1] > canvas[0] else None
-        block = build_block(kept, pairing, sizes, wrap_width, logo_aspect, shrink, split=split, tall=tall)
-        if block is None:
-            continue
-        hugged = panel and tall is None  # a tall split's two groups get a panel each
-        for score, occ, align, x, y, face in score_block(analysis, canvas, block, scale, archetype, hugged):
-            out.append(Candidate(score, occ, block, kept, align, x, y, scale, wrap_width, face, relaxed, archetype))
+        out.extend(candidates_at(analysis, canvas, setting, scale))
     return out
+
+
+def candidates_at(analysis: Analysis, canvas: tuple[int, int], setting: Setting, scale: float) -> list[Candidate]:
+    """Every position of the setting's block at one type ``scale`` (none when it cannot be built)."""
+    w, _ = canvas
+    margin, shrink = margin_for(canvas), shrink_for(canvas)
+    roles = {p.role for p in setting.kept}
+    sizes = sizes_for(title_base(canvas) * scale, roles, setting.minimum)
+    if sizes is None:
+        return []
+    pad = panel_pad(min(sizes[r] for r in roles | {"title"}), sizes["title"], shrink)
+    wrap_width = (w - 2 * margin - 2 * pad) * setting.fraction
+    if wrap_width < 2.2 * sizes["title"] and setting.fraction < 1.0:
+        return []
+    archetype = setting.archetype
+    split = archetype.name == "split"
+    tall = canvas[1] - 2 * margin if split and canvas[1] > canvas[0] else None
+    block = build_block(
+        setting.kept, setting.pairing, sizes, wrap_width, setting.logo_aspect, shrink, split=split, tall=tall
+    )
+    if block is None:
+        return []
+    hugged = setting.panel and tall is None  # a tall split's two groups get a panel each
+    return [
+        Candidate(
+            score,
+            occ,
+            block,
+            setting.kept,
+            align,
+            x,
+            y,
+            scale,
+            wrap_width,
+            face,
+            archetype is FREE,
+            archetype,
+            setting.fraction,
+        )
+        for score, occ, align, x, y, face in score_block(analysis, canvas, block, scale, archetype, hugged)
+    ]

@@ -23,20 +23,23 @@ Later variants take another archetype or alignment and a title box overlapping n
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from poster_composer.renderer.candidates import find_candidates
+from poster_composer.renderer.candidates import Setting, candidates_at, find_candidates
 from poster_composer.renderer.geometry import centred, iou
 from poster_composer.renderer.layout import Paragraph
 from poster_composer.renderer.realise import realise
+from poster_composer.renderer.sizing import SCALES, min_sizes
 from poster_composer.renderer.stacking import element_boxes
 
 if TYPE_CHECKING:
     import random
+    from collections.abc import Callable, Iterator
 
     from poster_composer.renderer.analysis import Analysis
     from poster_composer.renderer.candidates import Candidate
@@ -49,6 +52,9 @@ BUSY_SPREAD = 0.2  # saliency p90 − p10 below which an image without a subject
 FALLBACK_ATTEMPTS = 48
 FALLBACK_OCC_LIMIT = 0.345  # hard bound of the fallback (the preferred bound is ``OCC_LIMIT``)
 FALLBACK_OCC_SLACK = 0.02  # how far a candidate's estimated Occ may exceed it and still be set
+GROWTH = (1.1, 1.05)  # tried between a chosen scale and the next step of ``SCALES`` (× 1/0.88 = 1.136)
+WHOLE_TITLE_SHRINK = 0.75  # how far a headline shrinks to stay whole rather than break a word (Sum- / mer)
+GROWTH_OCC_SLACK = 0.005  # a grown block stays on ground as calm as the chosen one's
 
 
 def _drop_order(paragraphs: tuple[Paragraph, ...]) -> list[str | Paragraph]:
@@ -157,22 +163,73 @@ class _Variant:
 
 def _first_fit(analysis: Analysis, request: LayoutRequest, dropped: _Dropped, variant: _Variant) -> Layout | None:
     """The first acceptable layout of the request's paragraphs (and logo): at the preferred type scale, then
-    with the whole hierarchy shrunk to its minimums; ``None`` if none is acceptable."""
-    for deep in (False, True):
-        candidates = find_candidates(
-            analysis,
-            request.canvas,
-            request.paragraphs,
-            request.pairing,
-            request.logo_aspect,
-            underlay=request.underlay,
-            deep=deep,
-        )
-        for candidate in _choose(candidates, variant.rng, variant.temperature, variant.avoid) if candidates else []:
-            layout = realise(analysis, request, candidate, dropped.paragraphs, dropped.logo)
-            if layout is not None and _acceptable(analysis, layout, request.canvas):
-                return layout
+    with the whole hierarchy shrunk to its minimums; ``None`` if none is acceptable.
+
+    When the preferred scale's best breaks a word of the title (a column too narrow for it beside a face), a
+    somewhat smaller headline that stays whole and off faces and the subject is tried first (``_pools``)."""
+    find = functools.partial(
+        find_candidates,
+        analysis,
+        request.canvas,
+        request.paragraphs,
+        request.pairing,
+        request.logo_aspect,
+        underlay=request.underlay,
+    )
+    for candidates in _pools(find):
+        for chosen in _choose(candidates, variant.rng, variant.temperature, variant.avoid) if candidates else []:
+            for candidate in dict.fromkeys((_grown(analysis, request, chosen, variant.avoid), chosen)):
+                layout = realise(analysis, request, candidate, dropped.paragraphs, dropped.logo)
+                if layout is not None and _acceptable(analysis, layout, request.canvas):
+                    return layout
     return None
+
+
+def _pools(find: Callable[..., list[Candidate]]) -> Iterator[list[Candidate]]:
+    """The candidates to try, in order (the shrunk hierarchy only found when needed): the preferred scale's;
+    first, if its best breaks a word of the title, the headline shrunk by at most ``WHOLE_TITLE_SHRINK`` to
+    stay whole, off faces and the subject; then the shrunk hierarchy."""
+    preferred = find()
+    best = min(preferred, key=_rank_key) if preferred else None
+    if best is not None and best.breaks_title:
+        floor = WHOLE_TITLE_SHRINK * best.scale
+        shrunk = find(deep=True, down_to=floor)
+        yield [c for c in shrunk if not c.breaks_title and not c.face and c.scale >= floor]
+    yield preferred
+    yield find(deep=True)
+
+
+def _grown(analysis: Analysis, request: LayoutRequest, chosen: Candidate, avoid: list[Taken]) -> Candidate:
+    """The chosen block set larger, between its scale and the grid's next step up, where that scores better:
+    the headline takes the room a step of ``SCALES`` (12 %) left.  Same archetype, wrap width and alignment,
+    no closer to a face or the subject, on ground as calm (``GROWTH_OCC_SLACK``), no title word broken, and still
+    apart from earlier variants."""
+    if chosen.free:
+        return chosen
+    minimum = min_sizes(request.canvas, chosen.kept)
+    setting = Setting(
+        chosen.kept,
+        request.pairing,
+        request.logo_aspect,
+        chosen.archetype,
+        chosen.fraction,
+        minimum,
+        request.underlay == 1,
+    )
+    for factor in (f for f in GROWTH if chosen.scale * f <= SCALES[0]):  # never over the largest title tried
+        grown = [
+            c
+            for c in candidates_at(analysis, request.canvas, setting, chosen.scale * factor)
+            if c.align == chosen.align
+            and c.face <= chosen.face
+            and c.breaks_title <= chosen.breaks_title
+            and c.score < chosen.score
+            and c.occ <= chosen.occ + GROWTH_OCC_SLACK
+        ]
+        apart = [c for c in grown if all(iou(_title_box(c), t.title) < MAX_VARIANT_IOU for t in avoid)]
+        if apart:
+            return min(apart, key=_rank_key)
+    return chosen
 
 
 def _occ_centred(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> float:

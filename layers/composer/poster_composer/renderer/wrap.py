@@ -75,8 +75,8 @@ def is_cjk(char: str) -> bool:
 
 def breaks_word(text: str, end: int, joiner: str) -> bool:
     """Whether a line ending at ``text[end]`` (followed by ``joiner``) breaks a word: a Latin word broken
-    between letters or after its own hyphen, or a short CJK word (a run of at most ``SHORT_CJK_RUN``
-    characters) split."""
+    between letters or after its own hyphen, a short CJK word (a run of at most ``SHORT_CJK_RUN``
+    characters) split, or a longer CJK run split inside one of its BudouX phrases (夏夜电影 / 节)."""
     if joiner == HYPHEN:  # the word's own hyphen, absorbed by the break
         return True
     if joiner or not 0 < end < len(text):
@@ -91,7 +91,9 @@ def breaks_word(text: str, end: int, joiner: str) -> bool:
         start -= 1
     while stop < len(text) and is_cjk(text[stop]):
         stop += 1
-    return stop - start <= SHORT_CJK_RUN
+    if stop - start <= SHORT_CJK_RUN:
+        return True
+    return end - start not in itertools.accumulate(phrase_lengths(text[start:stop]))
 
 
 def word_break_cost(text: str, end: int, joiner: str) -> float:

@@ -1,0 +1,71 @@
+"""The layout search's choices on real photos: headlines grown into the room the type scale's steps leave,
+and not broken inside a word while a smaller size keeps them whole."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from poster_composer.renderer.analysis import analyse
+from poster_composer.renderer.candidates import find_candidates
+from poster_composer.renderer.compose import _paragraphs
+from poster_composer.renderer.fonts import PAIRINGS
+from poster_composer.renderer.layout import LayoutRequest
+from poster_composer.renderer.search import GROWTH, _grown, plan
+from tests.unit.composer.conftest import canvas, rendered, request_for
+
+CASES = [
+    ("astronaut.png", "1x1", "zh-short"),
+    ("coffee.png", "1x1", "latin-short"),
+    ("chelsea.png", "16x9", "mixed-long"),
+    ("rocket.jpg", "9x16", "latin-long"),
+    ("gravel.png", "4x1", "zh-long"),
+]
+
+
+@pytest.mark.parametrize(("photo", "aspect", "text_set"), CASES)
+def test_a_grown_block_keeps_every_choice_but_its_size(photo: str, aspect: str, text_set: str) -> None:
+    # GIVEN the best candidate of the type scale's grid on a 1080 px canvas
+    background = canvas(photo, aspect, 1080)
+    analysis = analyse(background)
+    request = LayoutRequest(background.size, _paragraphs(request_for(text_set)), PAIRINGS[0], None)
+    candidates = find_candidates(analysis, background.size, request.paragraphs, request.pairing, None)
+    chosen = min((c for c in candidates if not c.breaks_title), key=lambda c: c.score)
+    # WHEN it is grown
+    grown = _grown(analysis, request, chosen, [])
+    # THEN it is the same choice, or the same archetype, width and alignment one growth step larger, scoring
+    # better, no closer to a face or the subject, with its title whole
+    if grown is not chosen:
+        assert any(grown.scale == pytest.approx(chosen.scale * f) for f in GROWTH)
+        assert (grown.archetype, grown.fraction, grown.align) == (chosen.archetype, chosen.fraction, chosen.align)
+        assert grown.score < chosen.score and grown.face <= chosen.face and not grown.breaks_title
+
+
+def test_growing_sets_titles_larger_than_the_grid_alone() -> None:
+    # GIVEN the cases above, planned with and without growth
+    larger = 0
+    for photo, aspect, text_set in CASES:
+        background = canvas(photo, aspect, 1080)
+        analysis = analyse(background)
+        request = LayoutRequest(background.size, _paragraphs(request_for(text_set)), PAIRINGS[0], None)
+        layout = plan(analysis, request, random.Random(0), 0.0, [])
+        candidates = find_candidates(analysis, background.size, request.paragraphs, request.pairing, None)
+        best = min((c for c in candidates if not c.breaks_title), key=lambda c: c.score)
+        assert layout is not None
+        title = next(e for e in layout.elements if e.role == "title")
+        grid_title = next(e for e in best.block.elements if e.role == "title")
+        # THEN no title is smaller than the grid's best, and some are larger (the search is not a no-op)
+        assert title.size >= grid_title.size
+        larger += title.size > grid_title.size
+    assert larger >= 1
+
+
+def test_a_headline_is_shrunk_before_it_is_hyphenated() -> None:
+    # GIVEN the astronaut at 1920×1920, whose calm column beside the face is narrower than "Summer" at the
+    # preferred sizes
+    _, poster = rendered("astronaut.png", "1x1", "medium", "latin-short")
+    title = next(e for e in poster.layout["elements"] if e["role"] == "title")
+    # THEN the title is set smaller, whole, rather than as Sum- / mer
+    assert [line["text"] for line in title["lines"]] == ["Summer", "Nights"]
+    assert not any(line.get("hyphen") for line in title["lines"])
