@@ -6,7 +6,9 @@ For each size the background is encoded once (JPEG q90 and PNG), then timed in t
 - ``render+png``: the same plus ``encode_png`` of the result;
 - ``pillow``: Pillow's decode + encode of the same image in the same format (the baseline).
 
-Prints the p50 of each and the ratio render / pillow, then the p50 of a render reframed to 1920×1080 and
+``render`` and ``pillow`` are timed in alternation; the ratio is the median of the per-pair ratios, so that
+the machine's speed drifting during the run (it does, on shared cores) hits both alike.  Prints the p50 of
+each and that ratio, then the p50 of a render reframed to 1920×1080 and
 1080×1920 (``PosterRequest.size``) from the 4000×3000 JPEG.  No assertions.
 
 Usage: ``python bench/bench_render.py [--repeat N]``
@@ -56,14 +58,24 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def _time(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
 def _p50(fn: Callable[[], object], repeat: int) -> float:
     fn()  # warm-up: font files, cmaps and caches
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return statistics.median(_time(fn) for _ in range(repeat))
+
+
+def _paired(fn: Callable[[], object], baseline: Callable[[], object], repeat: int) -> tuple[float, float, float]:
+    """p50 of ``fn`` and of ``baseline`` timed in alternation, and the median of the per-pair ratios (a drift
+    of the machine's speed during the run hits both sides of each pair alike)."""
+    fn(), baseline()  # warm-up: font files, cmaps and caches
+    pairs = [(_time(fn), _time(baseline)) for _ in range(repeat)]
+    ratio = statistics.median(a / b for a, b in pairs)
+    return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs), ratio
 
 
 def _render_and_encode(data: bytes) -> bytes:
@@ -87,13 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         image = photo.resize(size, Image.Resampling.BICUBIC)
         for fmt in ("JPEG", "PNG"):
             data = _encode(image, fmt)
-            render = _p50(functools.partial(render_posters, data, REQUEST), args.repeat)
-            full = _p50(functools.partial(_render_and_encode, data), max(3, args.repeat // 3))
-            pillow = _p50(functools.partial(_pillow_roundtrip, data, fmt), args.repeat)
-            print(
-                f"{size[0]:>5}x{size[1]:<5} {fmt:>4} {render:>7.0f}ms {full:>9.0f}ms {pillow:>7.0f}ms "
-                f"{render / pillow:>6.2f}"
+            render, pillow, ratio = _paired(
+                functools.partial(render_posters, data, REQUEST),
+                functools.partial(_pillow_roundtrip, data, fmt),
+                args.repeat,
             )
+            full = _p50(functools.partial(_render_and_encode, data), max(3, args.repeat // 3))
+            print(f"{size[0]:>5}x{size[1]:<5} {fmt:>4} {render:>7.0f}ms {full:>9.0f}ms {pillow:>7.0f}ms {ratio:>6.2f}")
     data = _encode(photo.resize((4000, 3000), Image.Resampling.BICUBIC), "JPEG")
     for size in ((1920, 1080), (1080, 1920)):
         reframed = dataclasses.replace(REQUEST, size=size)
