@@ -6,7 +6,8 @@ exhaustively for the calmest axis-aligned box of a given share of the canvas (wi
 the height following from the area).  Its mean saliency is the lowest ``judge Occ`` any single text block of
 that size could reach on that canvas, by construction of the metric (mean saliency under the union of boxes).
 
-Usage: ``PYTHONPATH=layers/composer:layers/common:. python tools/judge_oracle.py``
+Usage: ``PYTHONPATH=layers/composer:layers/common:. python tools/judge_oracle.py [--estimator spectral-residual]``
+(the second opinion the gallery also reports; the default is the fine-grained judge).
 
 It prints, per canvas, the best box's mean saliency at 12 %, 20 % and 30 % of the canvas, then the median of
 each over the canvases: the issue's goal (a median ≤ 0.15 over the gallery) against what any layout could do.
@@ -14,13 +15,14 @@ each over the canvases: the issue's goal (a median ≤ 0.15 over the gallery) ag
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from poster_composer.gallery import ASPECTS, canvas_size, fixtures_dir, judge_saliency
+from poster_composer.gallery import ASPECTS, JUDGES, canvas_size, fixtures_dir, judge_saliency
 from poster_composer.renderer.reframe import reframe
 from poster_composer.renderer.source import load_background
 
@@ -44,14 +46,17 @@ def calmest_box(saliency: npt.NDArray[np.float64], area: float) -> float:
     return best
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Print the oracle bound per canvas and its median over the gallery's canvases."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--estimator", choices=JUDGES, default=JUDGES[0])
+    estimator = parser.parse_args(argv).estimator
     bounds: dict[float, list[float]] = {area: [] for area in AREAS}
     for photo in sorted(p for p in fixtures_dir().iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")):
         for aspect, ratio in ASPECTS.items():
             with Image.open(photo) as source:
                 background = reframe(load_background(source), canvas_size(ratio, 1080))
-            judge = judge_saliency(background)
+            judge = judge_saliency(background, estimator)
             if judge is None:
                 print("opencv-contrib is not installed (the dev extra)", file=sys.stderr)
                 return 1
