@@ -1,5 +1,10 @@
 """The layout search (``plan``): choose a candidate, realise it, and drop what cannot be placed.
 
+Candidates come from a grid of type scales (``sizing.SCALES``, steps of 12 %) down to the preferred minimum;
+the chosen one is then grown between its scale and the next step up where that scores better on ground as
+calm (``_grown``), so the headline takes the room the grid left.  A headline is not hyphenated while a size
+up to a quarter smaller keeps it whole, off faces and the subject (``_pools``).
+
 If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text, then
 subtitle, then the logo, then title lines) and the search runs again; the dropped items are reported.
 The same happens when no candidate keeps ``Occ`` under ``OCC_LIMIT`` and below the ``Occ`` of the same
@@ -15,7 +20,6 @@ one off faces, among those still below the centred position and under ``FALLBACK
 overlap and contrast (``scheme``) are enforced as always.  Only if the title cannot fit inside the
 margins at its minimum size, or every fitting placement breaks those ``Occ`` bounds (tiny canvases
 crowded by their subject), is it dropped too.
-
 
 Later variants take another archetype or alignment and a title box overlapping no earlier variant's
 (``Taken``).
