@@ -33,12 +33,12 @@ def test_a_grown_block_keeps_every_choice_but_its_size(photo: str, aspect: str, 
     candidates = find_candidates(analysis, background.size, request.paragraphs, request.pairing, None)
     chosen = min((c for c in candidates if not c.breaks_title), key=lambda c: c.score)
     # WHEN it is grown
-    grown = _grown(analysis, request, chosen, [])
+    grown = _grown(analysis, background.size, chosen, [])
     # THEN it is the same choice, or the same archetype, width and alignment one growth step larger, scoring
     # better, no closer to a face or the subject, with its title whole
     if grown is not chosen:
         assert any(grown.scale == pytest.approx(chosen.scale * f) for f in GROWTH)
-        assert (grown.archetype, grown.fraction, grown.align) == (chosen.archetype, chosen.fraction, chosen.align)
+        assert (grown.setting, grown.align) == (chosen.setting, chosen.align)
         assert grown.score < chosen.score and grown.face <= chosen.face and not grown.breaks_title
 
 

@@ -49,28 +49,6 @@ FALLBACK_Y_SLOTS = 21
 
 
 @dataclass(frozen=True)
-class Candidate:
-    score: float
-    occ: float
-    block: Block
-    kept: tuple[Paragraph, ...]
-    align: Align
-    x: float
-    y: float
-    scale: float
-    wrap_width: float
-    face: bool = False  # the footprint touches a protected area (a face or the subject)
-    free: bool = False  # x is a free position (fallback search), not pinned to a margin or the centre
-    archetype: Archetype = FREE
-    fraction: float = 1.0  # the archetype's wrap width, as a share of the usable width
-
-    @property
-    def breaks_title(self) -> bool:
-        """Whether a word of the title is broken across lines (a hyphenated headline)."""
-        return any(e.broken_words for e in self.block.elements if e.role == "title")
-
-
-@dataclass(frozen=True)
 class Setting:
     """What a block is built from, apart from its type scale: the paragraphs, faces and logo, and the
     archetype's wrap width (``panel``: one panel will hug the block)."""
@@ -82,6 +60,36 @@ class Setting:
     fraction: float
     minimum: dict[str, int]  # ``sizing.min_sizes`` of the paragraphs on the canvas
     panel: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A block of one setting at one type ``scale``, placed at ``x``, ``y`` and scored."""
+
+    score: float
+    occ: float
+    block: Block
+    setting: Setting
+    align: Align
+    x: float
+    y: float
+    scale: float
+    wrap_width: float
+    face: bool = False  # the footprint touches a protected area (a face or the subject)
+
+    @property
+    def archetype(self) -> Archetype:
+        return self.setting.archetype
+
+    @property
+    def free(self) -> bool:
+        """Whether x is a free position (fallback search), not pinned to a margin or the centre."""
+        return self.setting.archetype is FREE
+
+    @property
+    def breaks_title(self) -> bool:
+        """Whether a word of the title is broken across lines (a hyphenated headline)."""
+        return any(e.broken_words for e in self.block.elements if e.role == "title")
 
 
 def free_positions(canvas: tuple[int, int], margin: float, fw: float, fh: float) -> list[tuple[Align, float, float]]:
@@ -171,47 +179,25 @@ def find_candidates(
     found: list[Candidate] = []
     subject = analysis.protected((0, 0, w, h)) > 0
     offered = (FREE,) if relaxed else archetypes_for(canvas, underlay, subject, last_resort=deep)
+    minimum = min_sizes(canvas, kept)
     for archetype in offered:
         for fraction in archetype.widths:
-            found.extend(
-                _sized_candidates(
-                    analysis,
-                    canvas,
-                    kept,
-                    pairing,
-                    logo_aspect,
-                    archetype,
-                    fraction,
-                    [] if deep else found,
-                    panel=underlay == 1,
-                    down_to=down_to,
-                )
-            )
+            setting = Setting(kept, pairing, logo_aspect, archetype, fraction, minimum, panel=underlay == 1)
+            found.extend(_sized_candidates(analysis, canvas, setting, [] if deep else found, down_to))
     return found
 
 
 def _sized_candidates(
-    analysis: Analysis,
-    canvas: tuple[int, int],
-    kept: tuple[Paragraph, ...],
-    pairing: Pairing,
-    logo_aspect: float | None,
-    archetype: Archetype,
-    fraction: float,
-    found: list[Candidate],
-    *,
-    panel: bool = False,
-    down_to: float = PREFERRED_MIN_SCALE,
+    analysis: Analysis, canvas: tuple[int, int], setting: Setting, found: list[Candidate], down_to: float
 ) -> list[Candidate]:
-    """Candidates of one archetype and wrap width, over the type scale from the largest title down to
-    ``down_to`` once anything is found, further only while nothing is (``panel``: one panel will hug the block)."""
-    setting = Setting(kept, pairing, logo_aspect, archetype, fraction, min_sizes(canvas, kept), panel)
+    """Candidates of one setting, over the type scale from the largest title down to ``down_to`` once anything
+    is found, further only while nothing is."""
     out: list[Candidate] = []
     previous: dict[str, int] | None = None
     for scale in SCALES:
-        if (found or out) and scale < down_to and archetype is not FREE:
+        if (found or out) and scale < down_to and setting.archetype is not FREE:
             break  # (``found`` is empty on the deep pass: down to the minimums where nothing fits)
-        sizes = sizes_for(title_base(canvas) * scale, {p.role for p in kept}, setting.minimum)
+        sizes = sizes_for(title_base(canvas) * scale, {p.role for p in setting.kept}, setting.minimum)
         if sizes is None:
             break
         if sizes == previous:
@@ -243,20 +229,6 @@ def candidates_at(analysis: Analysis, canvas: tuple[int, int], setting: Setting,
         return []
     hugged = setting.panel and tall is None  # a tall split's two groups get a panel each
     return [
-        Candidate(
-            score,
-            occ,
-            block,
-            setting.kept,
-            align,
-            x,
-            y,
-            scale,
-            wrap_width,
-            face,
-            archetype is FREE,
-            archetype,
-            setting.fraction,
-        )
+        Candidate(score, occ, block, setting, align, x, y, scale, wrap_width, face)
         for score, occ, align, x, y, face in score_block(analysis, canvas, block, scale, archetype, hugged)
     ]

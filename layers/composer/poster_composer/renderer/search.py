@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from poster_composer.renderer.candidates import Setting, candidates_at, find_candidates
+from poster_composer.renderer.candidates import candidates_at, find_candidates
 from poster_composer.renderer.geometry import centred, iou
 from poster_composer.renderer.layout import Paragraph
 from poster_composer.renderer.realise import realise
-from poster_composer.renderer.sizing import SCALES, min_sizes
+from poster_composer.renderer.sizing import SCALES
 from poster_composer.renderer.stacking import element_boxes
 
 if TYPE_CHECKING:
@@ -129,7 +129,8 @@ def plan(
     first_title = next((p for p in request.paragraphs if p.role == "title"), None)
     while True:
         trying = replace(request, paragraphs=tuple(kept), logo_aspect=logo_aspect)
-        layout = _first_fit(analysis, trying, _Dropped(tuple(dropped), logo_dropped), _Variant(rng, temperature, avoid))
+        so_far = _Dropped(tuple(dropped), logo_dropped)
+        layout = _first_fit(analysis, trying, so_far, _Variant(rng, temperature, avoid))
         if layout is not None:
             return layout
         if not order:
@@ -137,8 +138,8 @@ def plan(
         victim = order.pop(0)
         if victim == first_title:
             # Only the first title is left: never drop it for the preferred bounds, relax the search.
-            placed = _fallback(analysis, request, first_title, tuple(dropped), logo_dropped)
-            placed = placed or _busy_ground_band(analysis, request, first_title, tuple(dropped), logo_dropped)
+            placed = _fallback(analysis, request, first_title, so_far)
+            placed = placed or _busy_ground_band(analysis, request, first_title, so_far)
             if placed is not None:
                 return placed
         if victim == "logo":
@@ -182,7 +183,8 @@ def _first_fit(analysis: Analysis, request: LayoutRequest, dropped: _Dropped, va
     )
     for candidates in _pools(find):
         for chosen in _choose(candidates, variant.rng, variant.temperature, variant.avoid) if candidates else []:
-            for candidate in dict.fromkeys((_grown(analysis, request, chosen, variant.avoid), chosen)):
+            grown = _grown(analysis, request.canvas, chosen, variant.avoid)
+            for candidate in (grown, chosen) if grown is not chosen else (chosen,):
                 layout = realise(analysis, request, candidate, dropped.paragraphs, dropped.logo)
                 if layout is not None and _acceptable(analysis, layout, request.canvas):
                     return layout
@@ -203,27 +205,17 @@ def _pools(find: Callable[..., list[Candidate]]) -> Iterator[list[Candidate]]:
     yield find(deep=True)
 
 
-def _grown(analysis: Analysis, request: LayoutRequest, chosen: Candidate, avoid: list[Taken]) -> Candidate:
+def _grown(analysis: Analysis, canvas: tuple[int, int], chosen: Candidate, avoid: list[Taken]) -> Candidate:
     """The chosen block set larger, between its scale and the grid's next step up, where that scores better:
-    the headline takes the room a step of ``SCALES`` (12 %) left.  Same archetype, wrap width and alignment,
-    no closer to a face or the subject, on ground as calm (``GROWTH_OCC_SLACK``), no title word broken, and still
-    apart from earlier variants."""
+    the headline takes the room a step of ``SCALES`` (12 %) left.  Same setting (archetype, wrap width) and
+    alignment, no closer to a face or the subject, on ground as calm (``GROWTH_OCC_SLACK``), no title word
+    broken, and still apart from earlier variants."""
     if chosen.free:
         return chosen
-    minimum = min_sizes(request.canvas, chosen.kept)
-    setting = Setting(
-        chosen.kept,
-        request.pairing,
-        request.logo_aspect,
-        chosen.archetype,
-        chosen.fraction,
-        minimum,
-        request.underlay == 1,
-    )
     for factor in (f for f in GROWTH if chosen.scale * f <= SCALES[0]):  # never over the largest title tried
         grown = [
             c
-            for c in candidates_at(analysis, request.canvas, setting, chosen.scale * factor)
+            for c in candidates_at(analysis, canvas, chosen.setting, chosen.scale * factor)
             if c.align == chosen.align
             and c.face <= chosen.face
             and c.breaks_title <= chosen.breaks_title
@@ -254,8 +246,7 @@ def _fallback(
     analysis: Analysis,
     request: LayoutRequest,
     title: Paragraph,
-    dropped: tuple[Paragraph, ...],
-    logo_dropped: bool,
+    dropped: _Dropped,
 ) -> Layout | None:
     """Place the first title alone when the preferred search failed (deterministic; see the module doc).
 
@@ -267,7 +258,7 @@ def _fallback(
         return None
     ranked = sorted(candidates, key=lambda c: (c.score, c.align, c.y, c.x, -c.scale, c.wrap_width))
     for candidate in ranked[:ATTEMPTS]:
-        layout = realise(analysis, request, candidate, dropped, logo_dropped)
+        layout = realise(analysis, request, candidate, dropped.paragraphs, dropped.logo)
         if layout is not None and _acceptable(analysis, layout, request.canvas):
             return layout
     # Last resort: the least saliency under the title, off faces if possible, within the hard Occ bounds
@@ -279,7 +270,7 @@ def _fallback(
     for candidate in by_occ:
         if len(seen) >= FALLBACK_ATTEMPTS:
             break
-        layout = realise(analysis, request, candidate, dropped, logo_dropped)
+        layout = realise(analysis, request, candidate, dropped.paragraphs, dropped.logo)
         if layout is None:
             continue
         # Nearby free positions often round to the same placement: count distinct ones only.
@@ -308,8 +299,7 @@ def _busy_ground_band(
     analysis: Analysis,
     request: LayoutRequest,
     title: Paragraph,
-    dropped: tuple[Paragraph, ...],
-    logo_dropped: bool,
+    dropped: _Dropped,
 ) -> Layout | None:
     """On busy ground with no subject, set the first title on a band (always backed): the best band
     placement by score, whatever its ``Occ`` (there is nothing to keep clear)."""
@@ -318,7 +308,7 @@ def _busy_ground_band(
     candidates = find_candidates(analysis, request.canvas, (title,), request.pairing, None, underlay=request.underlay)
     bands = sorted((c for c in candidates if c.archetype.name == "band"), key=_rank_key)
     for candidate in bands[:ATTEMPTS]:
-        layout = realise(analysis, request, candidate, dropped, logo_dropped)
+        layout = realise(analysis, request, candidate, dropped.paragraphs, dropped.logo)
         if layout is not None:
             return replace(layout, backed=True)
     return None
