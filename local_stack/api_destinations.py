@@ -39,7 +39,6 @@ import heapq
 import itertools
 import json
 import logging
-import random
 import re
 import secrets
 import threading
@@ -54,6 +53,7 @@ import requests
 from local_stack.background import BackgroundLoop
 from local_stack.errors import LocalStackError
 from local_stack.iam.policies import policy_allows
+from poster_common.retry import full_jitter
 
 if TYPE_CHECKING:
     from local_stack.resources import CreatedResources
@@ -91,7 +91,7 @@ class RetryPolicy:
 
     def delay(self, retry: int) -> float:
         """Seconds before retry number ``retry`` (1, 2, …): exponential backoff, full jitter."""
-        return random.uniform(0, min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (retry - 1)))
+        return full_jitter(retry - 1, base=self.base_delay_seconds, cap=self.max_delay_seconds)
 
 
 @dataclass(frozen=True)

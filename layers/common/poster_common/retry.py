@@ -1,4 +1,4 @@
-"""Capped exponential backoff with full jitter, as a bounded iterator of delays."""
+"""Capped exponential backoff with full jitter: one delay (``full_jitter``), or a bounded iterator of them."""
 
 from __future__ import annotations
 
@@ -29,4 +29,10 @@ def backoff_delays(
     """
     draw = rng or random.Random()
     for attempt in range(attempts - 1):
-        yield draw.uniform(0, min(cap, base * 2**attempt))
+        yield full_jitter(attempt, base=base, cap=cap, rng=draw)
+
+
+def full_jitter(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """The sleep before try ``attempt + 2`` (``attempt`` from 0): uniform in ``[0, min(cap, base * 2**attempt)]``."""
+    upper = min(cap, base * 2**attempt)
+    return rng.uniform(0, upper) if rng else random.uniform(0, upper)
