@@ -31,6 +31,7 @@ from local_stack.template import Template
 from poster_common.durations import SAMPLES, TaskDurations, first_wait
 from poster_common.models import TaskSnapshot, TaskStatus
 from poster_common.poll import poll_learning
+from tests.unit.domain.fakes import SimulatedClock
 
 SDK_SCHEDULE = (1, 1, 2, 2, 2, 4, 4, 4, 5)
 HOLD_INTERVAL = 1 / 15  # one task in progress, three quarters of 20 queries/s
@@ -42,21 +43,10 @@ EPOCH = datetime(2026, 11, 27, tzinfo=UTC)
 DISTRIBUTIONS = {"composer render (0.2-1.0 s)": (0.2, 1.0), "DashScope-like (8-40 s)": (8.0, 40.0)}
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class _Task:
     """The provider's view of one task: RUNNING until ``seconds`` on the clock."""
 
-    def __init__(self, clock: _Clock, seconds: float) -> None:
+    def __init__(self, clock: SimulatedClock, seconds: float) -> None:
         self.clock, self.seconds, self.queries = clock, seconds, 0
 
     def query(self, task_id: str) -> TaskSnapshot:
@@ -80,8 +70,8 @@ class _History:
 
 def poll_one(seconds: float, durations: TaskDurations) -> dict[str, float]:
     """Run the wait loop for one task; what it cost and how late it saw the end."""
-    clock, task = _Clock(), _Task(_Clock(), seconds)
-    task.clock = clock
+    clock = SimulatedClock()
+    task = _Task(clock, seconds)
     clock.now = float(first_wait(durations, SDK_SCHEDULE))
     polls, held = 0, 0.0
     while True:
