@@ -16,7 +16,8 @@ The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On 
   - *subject hull*: when the strongest peaks (eyes, nose, a face) lie in one compact region, the box
     around them, grown by a fifth and feathered — the whole face is the subject, not only its eyes;
 
-- **protected** (0/1): faces (dense skin tone, grown a little), the subject hull and the main object (the
+- **protected** (0/1): faces (frontal faces found by OpenCV's Haar cascade where skin tone is dense, with the
+  dense skin tone of their heads, grown a little: ``faces``), the subject hull and the main object (the
   salient regions with their enclosed insides, when they form an object rather than specks over a
   texture) or, in a close-up, its features (a salient core too small for an object but gathered in one
   part of the frame: a cat's eyes and nose), which the layout keeps every element and panel off whenever
@@ -36,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from poster_composer.renderer.faces import Box, find_faces
 from poster_composer.renderer.morphology import dilate
 
 if TYPE_CHECKING:
@@ -120,6 +122,10 @@ class Analysis:
     def protected(self, box: tuple[float, float, float, float]) -> float:
         """Share of a full-resolution box covering a protected region (a face)."""
         return self.protected_sat.mean(*self._small_box(box))
+
+    def face(self, box: tuple[float, float, float, float]) -> float:
+        """Share of a full-resolution box covering a face."""
+        return self.faces_sat.mean(*self._small_box(box)) if self.faces_sat else 0.0
 
     def mean_edges(self, box: tuple[float, float, float, float]) -> float:
         """Mean edge energy under a full-resolution box."""
@@ -219,6 +225,7 @@ HULL_PEAK = 0.5  # peaks: at least half the map's maximum
 HULL_MAX_AREA = 0.3  # peaks spread over more than this share of the image are no compact subject
 HULL_GROW = 0.2  # the subject extends past its peaks (a face past its eyes) by this share of the box
 PROTECT_SKIN = 0.45
+HEAD_GROW = (0.4, 0.6, 0.4, 0.4)  # a head around its face box (left, top, right, bottom, as shares of the box)
 OBJECT_PEAKS = (0.45, 0.55, 0.65, 0.75)  # the main object: saliency at least this share of the peak (the first
 # level at which it is no larger than ``OBJECT_MAX_AREA``: a close-up's object is its most salient core)
 OBJECT_MIN_AREA = 0.04  # below, the salient parts are specks (stars, pebbles), not an object
@@ -284,6 +291,27 @@ def _skin(small: Image.Image, radius: int) -> Array:
         return np.zeros_like(skin)
     density: Array = np.clip(_blur(skin, radius * 3) / 0.5, 0.0, 1.0) * weight
     return density
+
+
+def _head(face: Box) -> tuple[slice, slice]:
+    """The rows and columns of the head around a face box: ``HEAD_GROW`` past each side."""
+    x, y, w, h = face
+    left, top, right, bottom = HEAD_GROW
+    rows = slice(max(0, round(y - top * h)), round(y + (1 + bottom) * h))
+    return rows, slice(max(0, round(x - left * w)), round(x + (1 + right) * w))
+
+
+def _faces(small: Image.Image, dense_skin: npt.NDArray[np.bool_], radius: int) -> npt.NDArray[np.bool_]:
+    """Faces: each frontal face the cascade finds where skin tone is dense, with the dense skin tone of its head
+    (hair and chin in skin tone, out to ``HEAD_GROW``).  Dense skin tone with no face in it (a cup's lit rim,
+    wood, a lamp) is no face: it stays salient through the skin prior, no more."""
+    out = np.zeros(dense_skin.shape, dtype=bool)
+    for x, y, w, h in find_faces(small.convert("L"), dense_skin):
+        rows, cols = _head((x, y, w, h))
+        out[rows, cols] |= dense_skin[rows, cols]
+        out[y : y + h, x : x + w] = True
+    grown: npt.NDArray[np.bool_] = dilate(out, radius * 2)
+    return grown
 
 
 def _main_object(saliency: Array, radius: int) -> npt.NDArray[np.bool_]:
@@ -407,7 +435,7 @@ def analyse(image: Image.Image) -> Analysis:
     saliency = np.maximum(
         np.maximum(base, ENCLOSURE_WEIGHT * soft[..., 0]), np.maximum(skin, HULL_WEIGHT * soft[..., 1])
     )
-    faces = dilate(skin >= PROTECT_SKIN, radius * 2)
+    faces = _faces(small, skin >= PROTECT_SKIN, radius)
     objects = _main_object(saliency, radius) | _features(saliency, radius)
     protected = faces | (hull > 0) | objects
     upright = _upright(objects, edges)
