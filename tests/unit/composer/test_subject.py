@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from poster_composer.gallery import ASPECTS, canvas_size
 from poster_composer.renderer import PosterRequest, render_posters
+from poster_composer.renderer.faces import find_faces
+from poster_composer.renderer.reframe import reframe
 from tests.unit.composer.conftest import boxes_of, fixture_path, request_for
 
 # Hand-measured on the original files (pixels, x1/y1 exclusive): forehead to chin, cheek to cheek.
@@ -91,3 +94,24 @@ def test_the_rockets_nose_cone_is_not_covered(text_set: str, underlay: int) -> N
     # THEN no element and no panel (a band's included) covers the nose cone
     for box in boxes_of(poster.layout) + boxes_of(poster.layout, panels=True):
         assert not _intersects(box, NOSE_CONE), box
+
+
+@pytest.mark.parametrize("underlay", [0, 2])
+@pytest.mark.parametrize("text_set", ["latin-long", "mixed-long", "zh-long"])
+@pytest.mark.parametrize("aspect", ["4x1", "16x9", "1x4"])
+def test_no_text_or_panel_touches_a_face_on_a_banner(aspect: str, text_set: str, underlay: int) -> None:
+    # GIVEN the astronaut reframed to a banner or a column, where her face fills much of the short side,
+    # with the gallery's long text sets (the 4:1 mixed-long set once covered her forehead and cheek)
+    with Image.open(fixture_path("astronaut.png")) as image:
+        photo = image.convert("RGB")
+    size = canvas_size(ASPECTS[aspect], 1080)
+    # WHEN rendered
+    poster = render_posters(photo, request_for(text_set, underlay=underlay, size=size))[0]
+    # THEN no element and no panel touches the face OpenCV's cascade finds on the reframed background
+    background = reframe(photo, size)
+    scale = max(size) / 256
+    faces = find_faces(background.convert("L").resize((round(size[0] / scale), round(size[1] / scale))))
+    assert len(faces) == 1
+    x, y, w, h = (round(v * scale) for v in faces[0])
+    for box in boxes_of(poster.layout) + boxes_of(poster.layout, panels=True):
+        assert not _intersects(box, (x, y, x + w, y + h)), (box, faces[0])

@@ -7,9 +7,9 @@ up to a quarter smaller keeps it whole, off faces and the subject (``_pools``).
 
 If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text, then
 subtitle, then the logo, then title lines) and the search runs again; the dropped items are reported.
-The same happens when no candidate keeps ``Occ`` under ``OCC_LIMIT`` and below the ``Occ`` of the same
-boxes centred on the canvas: on a small canvas crowded by its subject, less text is better than text
-over the subject.
+The same happens when every candidate touches a face, or none keeps ``Occ`` under ``OCC_LIMIT`` and below
+the ``Occ`` of the same boxes centred on the canvas: on a small canvas crowded by its subject, less text is
+better than text over a face or the subject.
 
 The first title is never dropped.  When it alone cannot be placed that way, a relaxed search
 (``_fallback``) tries, in order: every title size down to its minimum, more column widths (a third and a
@@ -236,9 +236,12 @@ def _occ_centred(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) ->
 def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> bool:
     """Whether a realised layout keeps off the image's subject.
 
-    Its ``Occ`` must stay under ``OCC_LIMIT`` and below that of the same boxes centred on the canvas;
-    otherwise the caller tries the next candidate, and then drops the lowest-priority text.
+    No element or panel may touch a face, and its ``Occ`` must stay under ``OCC_LIMIT`` and below that of the
+    same boxes centred on the canvas; otherwise the caller tries the next candidate, and then drops the
+    lowest-priority text.
     """
+    if any(analysis.face(element.box) > 0.0 for element in layout.elements):
+        return False
     return layout.occ <= OCC_LIMIT and layout.occ < _occ_centred(analysis, layout, canvas) - 0.001
 
 
