@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from poster_composer.renderer.faces import Box, find_faces
+from poster_composer.renderer.faces import Box, find_faces, integral_image
 from poster_composer.renderer.morphology import dilate
 
 if TYPE_CHECKING:
@@ -51,9 +51,7 @@ class SummedArea:
     """Summed-area table of a 2-D array: O(1) sums and means over axis-aligned boxes."""
 
     def __init__(self, values: Array) -> None:
-        table = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
-        table[1:, 1:] = values.cumsum(axis=0).cumsum(axis=1)
-        self._table = table
+        self._table = integral_image(values)
         self.height: int = int(values.shape[0])
         self.width: int = int(values.shape[1])
 

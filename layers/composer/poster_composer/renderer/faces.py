@@ -89,7 +89,8 @@ class _Windows:
     boxes: Indices  # (windows, 4) in the input's pixels
 
 
-def _integral(values: Array) -> Array:
+def integral_image(values: Array) -> Array:
+    """The summed-area table of a 2-D array, with a row and a column of zeros in front."""
     table = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
     table[1:, 1:] = values.cumsum(axis=0).cumsum(axis=1)
     return table
@@ -145,7 +146,11 @@ def _level(
     boxes[:, 2:] = round(ww * factor), round(wh * factor)
     stride = x1 - x0 + 1
     return _Level(
-        _integral(values).ravel(), _integral(values * values).ravel(), (ys - y0) * stride + xs - x0, stride, boxes
+        integral_image(values).ravel(),
+        integral_image(values * values).ravel(),
+        (ys - y0) * stride + xs - x0,
+        stride,
+        boxes,
     )
 
 
