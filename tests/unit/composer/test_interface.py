@@ -35,6 +35,18 @@ def test_size_reframes_around_the_face(size: tuple[int, int]) -> None:
     assert x0 <= fx0 and y0 <= fy0 and fx1 <= x1 and fy1 <= y1, ((x0, y0, x1, y1), ASTRONAUT_FACE)
 
 
+@pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)], ids=["16x9", "9x16"])
+def test_size_keeps_a_close_up_face_whole(size: tuple[int, int]) -> None:
+    # GIVEN a close-up: the astronaut's head, a quarter of the frame (a share the skin-tone test once took for a
+    # surface such as wood, not a face)
+    photo = _photo("astronaut.png").crop((100, 0, 360, 300))
+    fx0, fy0, fx1, fy1 = (v - o for v, o in zip(FEATURES, (100, 0, 100, 0), strict=True))
+    # WHEN the crop window is chosen for a landscape or a portrait
+    x0, y0, x1, y1 = crop_box(analyse(photo), photo.size, size)
+    # THEN the eyes, nose and mouth are inside it
+    assert x0 <= fx0 and y0 <= fy0 and fx1 <= x1 and fy1 <= y1, ((x0, y0, x1, y1), (fx0, fy0, fx1, fy1))
+
+
 def test_size_gives_exactly_that_size() -> None:
     # GIVEN a request with a size (up-scaling a small background is allowed)
     request = request_for("latin-short", size=(1600, 400), n=2)

@@ -96,7 +96,7 @@ class Analysis:
     protected_mask:
         The protected regions (faces, the subject hull) on the small copy.
     faces_sat:
-        Summed-area table of the faces alone (dense skin tone), which weigh most of all.
+        Summed-area table of the faces alone (the cascade's faces and their heads' skin tone), which weigh most.
     """
 
     scale: float

@@ -25,7 +25,6 @@ ROOM_ASPECT = 2.5  # strips at least this elongated (1:4, 4:1) also weigh the ro
 ROOM_WEIGHT = 3.0  # weight of that room (the calmer end band) against the subject kept
 ROOM_KEEP = 0.35  # but they keep at least this share of the best strip's part of the subject
 ROOM_BAND = 0.3  # an end band's depth, as a share of the window's long side
-FACE_MAX_SHARE = 0.15  # skin tone over more of the frame than this is a surface, not a face
 
 
 def _kept(table: SummedArea, boxes: npt.NDArray[np.float64], total: float) -> npt.NDArray[np.float64]:
@@ -49,10 +48,9 @@ def _room(analysis: Analysis, boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.
 
 
 def _has_faces(analysis: Analysis) -> bool:
-    """Whether the image shows faces: skin tone over at most ``FACE_MAX_SHARE`` of the frame (more is a surface,
-    crema or wood, not a face)."""
+    """Whether the image shows a face (``Analysis.faces_sat``: a frontal face the cascade found, however large)."""
     faces = analysis.faces_sat
-    return faces is not None and 0.0 < faces.mean(0, 0, faces.width, faces.height) <= FACE_MAX_SHARE
+    return faces is not None and faces.mean(0, 0, faces.width, faces.height) > 0.0
 
 
 def crop_box(analysis: Analysis, canvas: tuple[int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
