@@ -21,7 +21,9 @@ The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On 
   salient regions with their enclosed insides, when they form an object rather than specks over a
   texture) or, in a close-up, its features (a salient core too small for an object but gathered in one
   part of the frame: a cat's eyes and nose), which the layout keeps every element and panel off whenever
-  it can;
+  it can.  In a portrait (a face found) the face is the subject: the salient parts of the body and the
+  background are not protected (they still cost ``Occ``), so a title may sit over the body, as on a film
+  poster;
 - **edges** (0–1): gradient magnitude of the lightness, on an absolute scale (busy = high);
 - summed-area tables of both, so the mean over any box costs O(1).
 
@@ -435,7 +437,8 @@ def analyse(image: Image.Image) -> Analysis:
     )
     faces = _faces(small, skin >= PROTECT_SKIN, radius)
     objects = _main_object(saliency, radius) | _features(saliency, radius)
-    protected = faces | (hull > 0) | objects
+    # A portrait's subject is its face: the body's salient parts then cost Occ but are not kept clear.
+    protected = (hull > 0) | (faces if faces.any() else objects)
     upright = _upright(objects, edges)
     if upright.any():
         saliency = np.maximum(saliency, UPRIGHT_WEIGHT * _blur(upright.astype(np.float64), radius))
