@@ -181,7 +181,9 @@ def _first_fit(analysis: Analysis, request: LayoutRequest, dropped: _Dropped, va
         request.logo_aspect,
         underlay=request.underlay,
     )
-    for candidates in _pools(find):
+    for pool in _pools(find):
+        # Candidates whose estimated Occ is well over the bound would fail ``_acceptable``: no attempt on them.
+        candidates = [c for c in pool if c.occ <= OCC_LIMIT + FALLBACK_OCC_SLACK]
         for chosen in _choose(candidates, variant.rng, variant.temperature, variant.avoid) if candidates else []:
             grown = _grown(analysis, request.canvas, chosen, variant.avoid)
             for candidate in (grown, chosen) if grown is not chosen else (chosen,):
