@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from poster_composer.gallery import ASPECTS, canvas_size
+from poster_composer.gallery import ASPECTS, Case, canvas_size, cases, fixtures_dir, render_case
 from poster_composer.renderer import PosterRequest, render_posters
+from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.faces import find_faces
 from poster_composer.renderer.reframe import reframe
-from tests.unit.composer.conftest import boxes_of, fixture_path, request_for
+from tests.unit.composer.conftest import boxes_of, fixture_path, logo_path, request_for
 
 # Hand-measured on the original files (pixels, x1/y1 exclusive): forehead to chin, cheek to cheek.
 ASTRONAUT_FACE = (178, 62, 282, 182)
@@ -98,7 +99,7 @@ def test_the_rockets_nose_cone_is_not_covered(text_set: str, underlay: int) -> N
 
 @pytest.mark.parametrize("underlay", [0, 2])
 @pytest.mark.parametrize("text_set", ["latin-long", "mixed-long", "zh-long"])
-@pytest.mark.parametrize("aspect", ["4x1", "16x9", "1x4"])
+@pytest.mark.parametrize("aspect", ["4x1", "16x9", "1x4", "9x16"])
 def test_no_text_or_panel_touches_a_face_on_a_banner(aspect: str, text_set: str, underlay: int) -> None:
     # GIVEN the astronaut reframed to a banner or a column, where her face fills much of the short side,
     # with the gallery's long text sets (the 4:1 mixed-long set once covered her forehead and cheek)
@@ -115,3 +116,19 @@ def test_no_text_or_panel_touches_a_face_on_a_banner(aspect: str, text_set: str,
     x, y, w, h = (round(v * scale) for v in faces[0])
     for box in boxes_of(poster.layout) + boxes_of(poster.layout, panels=True):
         assert not _intersects(box, (x, y, x + w, y + h)), (box, faces[0])
+
+
+ASTRONAUT_CASES = [case for case in cases(fixtures_dir()) if case.photo.name == "astronaut.png"]
+
+
+@pytest.mark.parametrize("case", ASTRONAUT_CASES, ids=[case.name for case in ASTRONAUT_CASES])
+def test_no_text_or_panel_touches_the_faces_the_analysis_protects(case: Case) -> None:
+    # GIVEN each gallery case of the astronaut (five aspects, six text sets, underlays 0-2, some with a logo)
+    logo = logo_path().read_bytes() if case.logo else None
+    # WHEN rendered as the gallery renders it
+    item = render_case(case, 1080, logo)
+    assert item.poster is not None
+    # THEN no element and no panel (or scrim) covers any part of a face or its head, as the analysis maps them
+    faces = analyse(item.background)
+    for box in boxes_of(item.poster.layout) + boxes_of(item.poster.layout, panels=True):
+        assert faces.face(box) == 0.0, box

@@ -207,13 +207,13 @@ def _with_panels(image: Image.Image, given: SchemeInput, light: bool, texts: lis
     if given.underlay == 2:
         groups = [([i], _element_panel_box(layout, i, pad)) for i in everything]
     elif parts:  # a tall split: one backing per group, the image between them left clear
-        boxes = [_padded_union(layout, part, image.size) for part in parts]
+        boxes = [_padded_union(layout, part) for part in parts]
         if given.underlay == 1:
             groups = [(part, box) for part, box in zip(parts, boxes, strict=True)]
         else:
             groups = [(part, scrim_box(layout, image.size, box)) for part, box in zip(parts, boxes, strict=True)]
     elif given.underlay == 1:  # one panel hugging the block (a band's full-width reserve would be mostly empty)
-        groups = [(everything, _padded_union(layout, everything, image.size))]
+        groups = [(everything, _padded_union(layout, everything))]
     else:
         groups = [(everything, scrim_box(layout, image.size))]
     panels: list[PanelSpec] = []
@@ -292,7 +292,17 @@ def _tall_split_parts(layout: Layout) -> list[list[int]]:
     return [head, rest] if head and rest else []
 
 
-def _padded_union(layout: Layout, members: list[int], canvas: tuple[int, int]) -> IntBox:
+def backing_reserves(layout: Layout) -> list[IntBox]:
+    """Where a backing of the layout may lie besides its ``room`` (which is kept clear of faces and the subject):
+    the footprint, or for a split spanning the canvas's height each group's padded union (the image between the
+    groups is left clear)."""
+    parts = _tall_split_parts(layout)
+    if not parts:
+        return [_int(layout.footprint)]
+    return [_padded_union(layout, part) for part in parts]
+
+
+def _padded_union(layout: Layout, members: list[int]) -> IntBox:
     """The members' boxes' union, padded by the block's pad (inside the footprint)."""
     boxes = [layout.elements[i].box for i in members]
     fx0, fy0, fx1, fy1 = layout.footprint

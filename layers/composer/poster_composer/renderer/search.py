@@ -38,6 +38,7 @@ from poster_composer.renderer.candidates import candidates_at, find_candidates
 from poster_composer.renderer.geometry import centred, iou
 from poster_composer.renderer.layout import Paragraph
 from poster_composer.renderer.realise import realise
+from poster_composer.renderer.scheme import backing_reserves
 from poster_composer.renderer.sizing import SCALES
 from poster_composer.renderer.stacking import element_boxes
 
@@ -242,7 +243,7 @@ def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> 
     same boxes centred on the canvas; otherwise the caller tries the next candidate, and then drops the
     lowest-priority text.
     """
-    if any(analysis.face(element.box) > 0.0 for element in layout.elements):
+    if any(analysis.face(box) > 0.0 for box in [*(e.box for e in layout.elements), *backing_reserves(layout)]):
         return False
     return layout.occ <= OCC_LIMIT and layout.occ < _occ_centred(analysis, layout, canvas) - 0.001
 
