@@ -31,7 +31,7 @@ CASCADE = Path(__file__).with_name("data") / "haarcascade_frontalface_alt.npz"
 SCALE_STEP = 1.2
 MIN_NEIGHBOURS = 3
 GROUP_EPS = 0.2
-WHERE_SHARE = 0.5  # a searched window's central half lies at least this much on the search mask
+MASK_SHARE = 0.5  # a searched window's central half lies at least this much on the search mask
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def frontal_face_cascade() -> Cascade:
 
 
 @dataclass(frozen=True)
-class Where:
+class SearchMask:
     """A search mask as an integral image (``table``: one row and column more than the mask)."""
 
     table: npt.NDArray[np.int32]
@@ -72,7 +72,7 @@ class Where:
     width: int
 
     @classmethod
-    def of(cls, mask: npt.NDArray[np.bool_]) -> Where:
+    def of(cls, mask: npt.NDArray[np.bool_]) -> SearchMask:
         table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=np.int32)
         table[1:, 1:] = mask.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
         return cls(table, int(mask.shape[0]), int(mask.shape[1]))
@@ -106,17 +106,17 @@ def _box_sums(table: Array, base: Indices, stride: Indices, rect: Indices) -> Ar
 
 
 def _centred_on(
-    where: Where, ys: Indices, xs: Indices, window: tuple[int, int], factor: float
+    where: SearchMask, ys: Indices, xs: Indices, window: tuple[int, int], factor: float
 ) -> tuple[Indices, Indices]:
     """The windows (top-left corners on a level reduced ``factor`` times) whose central half, where a face has
-    its eyes, nose and mouth, lies at least ``WHERE_SHARE`` in ``where``."""
+    its eyes, nose and mouth, lies at least ``MASK_SHARE`` in ``where``."""
     ww, wh = window
     y0 = np.minimum(((ys + wh / 4) * factor).astype(np.int64), where.height - 1)
     x0 = np.minimum(((xs + ww / 4) * factor).astype(np.int64), where.width - 1)
     y1 = np.maximum(np.minimum(((ys + 3 * wh / 4) * factor).astype(np.int64), where.height), y0 + 1)
     x1 = np.maximum(np.minimum(((xs + 3 * ww / 4) * factor).astype(np.int64), where.width), x0 + 1)
     table = where.table
-    inside = table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0] >= WHERE_SHARE * (y1 - y0) * (x1 - x0)
+    inside = table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0] >= MASK_SHARE * (y1 - y0) * (x1 - x0)
     return ys[inside], xs[inside]
 
 
@@ -154,13 +154,14 @@ def _level(
     )
 
 
-def _windows(gray: Image.Image, where: Where | None, window: tuple[int, int]) -> _Windows:
+def _windows(gray: Image.Image, where: SearchMask | None, window: tuple[int, int]) -> _Windows:
     """The pyramid's windows centred on ``where`` (all when ``None``)."""
     ww, wh = window
     levels: list[_Level] = []
     factor = 1.0
-    # A window whose central half is WHERE_SHARE on the mask needs that much of the mask: larger ones cannot.
-    largest = np.inf if where is None else float(where.table[-1, -1]) / (WHERE_SHARE * ww * wh / 4)
+    # A window's central half (ww·wh/4 px on its level, that times factor² in the image) must lie MASK_SHARE on
+    # the mask: once that is more than the whole mask, no larger window can.
+    largest = np.inf if where is None else float(where.table[-1, -1]) / (MASK_SHARE * ww * wh / 4)
     while (
         (sw := round(gray.width / factor)) >= ww and (sh := round(gray.height / factor)) >= wh and factor**2 <= largest
     ):
@@ -268,6 +269,6 @@ def find_faces(gray: Image.Image, where: npt.NDArray[np.bool_] | None = None) ->
     cascade = frontal_face_cascade()
     if where is not None and not where.any():
         return []
-    windows = _windows(gray, None if where is None else Where.of(where), cascade.window)
+    windows = _windows(gray, None if where is None else SearchMask.of(where), cascade.window)
     hits = [(int(x), int(y), int(w), int(h)) for x, y, w, h in windows.boxes[_passing(windows, cascade)]]
     return group_rectangles(hits)
