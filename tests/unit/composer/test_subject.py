@@ -84,8 +84,20 @@ def test_a_close_ups_eyes_and_nose_are_not_covered(text_set: str, underlay: int)
 NOSE_CONE = (582, 320, 641, 420)
 
 
-@pytest.mark.parametrize("underlay", [0, 1, 2])
-@pytest.mark.parametrize("text_set", ["latin-short", "zh-short", "mixed-short"])
+TIP_OVERLAP = pytest.mark.xfail(
+    strict=True,
+    reason="objects are a soft rule: with a panel per element (block-wide panels share one width), the long Latin "
+    "set's chosen placement, the least overlap with the protected regions (the pad and its lamps among them), still "
+    "reaches the protected nose cone",
+)
+NOSE_CONE_CASES = [
+    pytest.param(text_set, underlay, marks=TIP_OVERLAP if (text_set, underlay) == ("latin-long", 2) else ())
+    for text_set in ("latin-short", "zh-short", "mixed-short", "latin-long", "mixed-long")
+    for underlay in (0, 1, 2)
+]
+
+
+@pytest.mark.parametrize(("text_set", "underlay"), NOSE_CONE_CASES)
 def test_the_rockets_nose_cone_is_not_covered(text_set: str, underlay: int) -> None:
     # GIVEN the rocket on its pad, reframed to a square
     with Image.open(fixture_path("rocket.jpg")) as image:
@@ -93,6 +105,25 @@ def test_the_rockets_nose_cone_is_not_covered(text_set: str, underlay: int) -> N
     # WHEN rendered
     poster = render_posters(photo, request_for(text_set, underlay=underlay, size=(1080, 1080)))[0]
     # THEN no element and no panel (a band's included) covers the nose cone
+    for box in boxes_of(poster.layout) + boxes_of(poster.layout, panels=True):
+        assert not _intersects(box, NOSE_CONE), box
+
+
+def test_the_demo_launch_square_keeps_the_nose_cone_clear() -> None:
+    # GIVEN the demo's launch request (events/samples/requests/launch.json) in its square format: a title wide
+    # enough that the panel hugging the block once reached across the nose cone, right of the shorter lines
+    with Image.open(fixture_path("rocket.jpg")) as image:
+        photo = image.convert("RGB")
+    request = PosterRequest(
+        title=("Launch Day",),
+        subtitle=("Falcon 9 · live from the pad",),
+        text=("WATCH LIVE",),
+        underlay=1,
+        size=(1080, 1080),
+    )
+    # WHEN rendered
+    poster = render_posters(photo, request)[0]
+    # THEN neither the text nor its panel covers the nose cone
     for box in boxes_of(poster.layout) + boxes_of(poster.layout, panels=True):
         assert not _intersects(box, NOSE_CONE), box
 

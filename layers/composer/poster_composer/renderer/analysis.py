@@ -236,7 +236,8 @@ FEATURE_MAX_SPAN = 0.6  # gathered in a box of at most this share of the frame
 FEATURE_MAX_SPREAD = 0.48  # with a spread (std of rows + std of columns, relative) of at most this
 UPRIGHT_MAX_WIDTH = 0.25  # an upright object's dominant columns span at most this share of the width
 UPRIGHT_EDGE = 0.08  # and its body above the salient part keeps at least this edge energy per row
-UPRIGHT_WEIGHT = 0.6  # the saliency given to that body (salient, not protected: text may still touch it)
+UPRIGHT_WEIGHT = 0.6  # the saliency given to that body (salient: text may still touch it)
+UPRIGHT_TIP = 0.35  # but its top (a rocket's nose cone), this share of its height, is protected
 FEATURE_GROW = 0.035  # the features' air, as a share of the short side
 
 
@@ -381,6 +382,16 @@ def _upright(objects: npt.NDArray[np.bool_], edges: Array) -> npt.NDArray[np.boo
     return out
 
 
+def _tip(upright: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The top ``UPRIGHT_TIP`` of an upright object's body (a rocket's nose cone), which is protected."""
+    rows = np.flatnonzero(upright.any(axis=1))
+    top = int(rows[0])
+    bottom = top + max(1, round(UPRIGHT_TIP * (int(rows[-1]) + 1 - top)))
+    out = np.zeros_like(upright)
+    out[top:bottom] = upright[top:bottom]
+    return out
+
+
 def _span(mask: npt.NDArray[np.bool_]) -> float:
     """Share of the frame inside the bounding box of a (non-empty) mask."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -442,6 +453,7 @@ def analyse(image: Image.Image) -> Analysis:
     upright = _upright(objects, edges)
     if upright.any():
         saliency = np.maximum(saliency, UPRIGHT_WEIGHT * _blur(upright.astype(np.float64), radius))
+        protected |= _tip(upright)
 
     return Analysis(
         scale,
