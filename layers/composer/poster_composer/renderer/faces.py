@@ -10,8 +10,8 @@ twice); each window's features divided by its standard deviation; the raw hits g
 groups them, a face needing more than ``MIN_NEIGHBOURS`` hits.  Two differences: the pyramid is resized by
 Pillow, and no window is skipped after a neighbour the first stage rejected (a shortcut of OpenCV's), so there
 may be a few more raw hits.  ``tests/unit/composer/test_faces.py`` compares the faces found with OpenCV's own,
-with the same settings, on photos.  The renderer searches only windows centred on dense skin tone
-(``where``), a few milliseconds on a 256 px copy.
+with the same settings, on photos.  The renderer searches only windows whose central half lies on dense skin
+tone (``where``), a few milliseconds on a 256 px copy.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,9 +74,7 @@ class SearchMask:
 
     @classmethod
     def of(cls, mask: npt.NDArray[np.bool_]) -> SearchMask:
-        table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=np.int32)
-        table[1:, 1:] = mask.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
-        return cls(table, int(mask.shape[0]), int(mask.shape[1]))
+        return cls(integral_image(mask, np.int32), int(mask.shape[0]), int(mask.shape[1]))
 
 
 @dataclass(frozen=True)
@@ -89,10 +88,10 @@ class _Windows:
     boxes: Indices  # (windows, 4) in the input's pixels
 
 
-def integral_image(values: Array) -> Array:
-    """The summed-area table of a 2-D array, with a row and a column of zeros in front."""
-    table = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
-    table[1:, 1:] = values.cumsum(axis=0).cumsum(axis=1)
+def integral_image(values: npt.NDArray[Any], dtype: type[np.number[Any]] = np.float64) -> npt.NDArray[Any]:
+    """The summed-area table of a 2-D array (summed in ``dtype``), with a row and a column of zeros in front."""
+    table = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=dtype)
+    table[1:, 1:] = values.cumsum(axis=0, dtype=dtype).cumsum(axis=1, dtype=dtype)
     return table
 
 
