@@ -43,10 +43,15 @@ def logo_path() -> Path:
     return local if local.is_file() else REPO.parent / "shared" / "fixtures" / "logos" / "horse.png"
 
 
-@functools.lru_cache(maxsize=64)
-def _photo(name: str) -> Image.Image:
+def open_photo(name: str) -> Image.Image:
+    """A fixture photo as a fresh RGB image."""
     with Image.open(fixture_path(name)) as image:
         return image.convert("RGB")
+
+
+@functools.lru_cache(maxsize=64)
+def _photo(name: str) -> Image.Image:
+    return open_photo(name)
 
 
 def canvas(name: str, aspect: str, long_side: int) -> Image.Image:

@@ -8,7 +8,7 @@ from PIL import Image
 from poster_composer.renderer import PosterRequest, RenderError, TitleNotSettableError, render_posters
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.reframe import crop_box
-from tests.unit.composer.conftest import boxes_of, fixture_path, request_for
+from tests.unit.composer.conftest import boxes_of, open_photo, request_for
 from tests.unit.composer.test_render_matrix import check_all
 from tests.unit.composer.test_subject import ASTRONAUT_FACE
 
@@ -18,15 +18,10 @@ TARGETS = [(1600, 400), (1920, 1080), (400, 1600), (900, 900), (2048, 512)]
 FEATURES = (190, 90, 270, 160)
 
 
-def _photo(name: str) -> Image.Image:
-    with Image.open(fixture_path(name)) as image:
-        return image.convert("RGB")
-
-
 @pytest.mark.parametrize("size", TARGETS, ids=[f"{w}x{h}" for w, h in TARGETS])
 def test_size_reframes_around_the_face(size: tuple[int, int]) -> None:
     # GIVEN the astronaut portrait and a target size of another aspect
-    photo = _photo("astronaut.png")
+    photo = open_photo("astronaut.png")
     # WHEN the crop window is chosen
     x0, y0, x1, y1 = crop_box(analyse(photo), photo.size, size)
     # THEN it has the target's aspect and keeps the whole face inside
@@ -39,7 +34,7 @@ def test_size_reframes_around_the_face(size: tuple[int, int]) -> None:
 def test_size_keeps_a_close_up_face_whole(size: tuple[int, int]) -> None:
     # GIVEN a close-up: the astronaut's head, a quarter of the frame (a share the skin-tone test once took for a
     # surface such as wood, not a face)
-    photo = _photo("astronaut.png").crop((100, 0, 360, 300))
+    photo = open_photo("astronaut.png").crop((100, 0, 360, 300))
     fx0, fy0, fx1, fy1 = (v - o for v, o in zip(FEATURES, (100, 0, 100, 0), strict=True))
     # WHEN the crop window is chosen for a landscape or a portrait
     x0, y0, x1, y1 = crop_box(analyse(photo), photo.size, size)
@@ -51,7 +46,7 @@ def test_size_gives_exactly_that_size() -> None:
     # GIVEN a request with a size (up-scaling a small background is allowed)
     request = request_for("latin-short", size=(1600, 400), n=2)
     # WHEN rendered
-    posters = render_posters(_photo("rocket.jpg"), request)
+    posters = render_posters(open_photo("rocket.jpg"), request)
     # THEN each poster has exactly that size and carries its report
     assert [p.image.size for p in posters] == [(1600, 400)] * 2
     for poster in posters:
@@ -74,16 +69,16 @@ def test_title_not_settable_is_a_coded_error() -> None:
 def test_size_poster_keeps_the_face_clear() -> None:
     # GIVEN the astronaut reframed to a 4:1 banner
     request = request_for("latin-short", size=(1600, 400))
-    poster = render_posters(_photo("astronaut.png"), request)[0]
+    poster = render_posters(open_photo("astronaut.png"), request)[0]
     # THEN every check holds on the reframed background
-    background = render_posters(_photo("astronaut.png"), PosterRequest(title=(), size=(1600, 400)))[0].image
+    background = render_posters(open_photo("astronaut.png"), PosterRequest(title=(), size=(1600, 400)))[0].image
     check_all(background, poster.image, poster.layout, "latin-short")
     assert boxes_of(poster.layout)
 
 
 def test_a_strip_too_narrow_for_the_subject_leaves_room_for_the_text() -> None:
     # GIVEN the coffee cup (600×400, the cup and saucer span most of the width) and a 1:4 strip
-    photo = _photo("coffee.png")
+    photo = open_photo("coffee.png")
     analysis = analyse(photo)
     # WHEN the crop window is chosen
     x0, y0, x1, y1 = crop_box(analysis, photo.size, (270, 1080))
