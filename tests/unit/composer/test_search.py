@@ -27,6 +27,7 @@ CASES = [
     ("chelsea.png", "16x9", "mixed-long"),
     ("rocket.jpg", "9x16", "latin-long"),
     ("gravel.png", "4x1", "zh-long"),
+    ("chelsea.png", "1x1", "zh-short"),
 ]
 
 

@@ -11,7 +11,7 @@ from poster_composer.gallery import ASPECTS, Case, canvas_size, cases, fixtures_
 from poster_composer.renderer import PosterRequest, render_posters
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.faces import find_faces
-from poster_composer.renderer.reframe import reframe
+from poster_composer.renderer.reframe import crop_box, reframe
 from tests.unit.composer.conftest import boxes_of, logo_path, open_photo, request_for
 
 # Hand-measured on the original files (pixels, x1/y1 exclusive): forehead to chin, cheek to cheek.
@@ -29,11 +29,11 @@ CASES = [
 ]
 
 
-def _intersects(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+def _intersects(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
 
-def _covering(layout: dict[str, Any], *regions: tuple[int, ...]) -> list[tuple[int, ...]]:
+def _covering(layout: dict[str, Any], *regions: tuple[float, ...]) -> list[tuple[int, ...]]:
     """The element and panel boxes of a layout that touch any of the regions."""
     boxes = boxes_of(layout) + boxes_of(layout, panels=True)
     return [box for box in boxes if any(_intersects(box, region) for region in regions)]
@@ -81,9 +81,29 @@ def test_a_close_ups_eyes_and_nose_are_not_covered(text_set: str, underlay: int)
     assert poster.layout["dropped"] == []
 
 
-# The rocket's nose cone on rocket.jpg reframed to 1080 × 1080 (hand-measured): less salient than the lit base,
-# it is found by its edges above the salient part (``analysis._upright``).
-NOSE_CONE = (582, 320, 641, 420)
+# The rocket's nose cone on rocket.jpg (640 × 427, hand-measured): less salient than the lit base, it is found
+# above the salient part as the columns that stand out there, for as long as their edges hold (``analysis._upright``).
+NOSE_CONE = (310, 127, 333, 166)
+# The lattice towers' upper parts either side of it: strong edges, but no object.
+TOWER_TOPS = ((0, 0, 60, 150), (560, 0, 640, 150))
+
+
+def _nose_cone_on(photo: Image.Image, size: tuple[int, int]) -> tuple[float, ...]:
+    """The nose cone on the poster: mapped through the crop window the renderer reframes the photo with."""
+    x0, y0, x1, _ = crop_box(analyse(photo), photo.size, size)
+    scale = size[0] / (x1 - x0)
+    return tuple((v - o) * scale for v, o in zip(NOSE_CONE, (x0, y0, x0, y0), strict=True))
+
+
+def test_the_rockets_nose_cone_is_protected_and_the_towers_beside_it_are_not() -> None:
+    # GIVEN the whole rocket photo: the lit pad and its lamps make the salient objects wide, and lattice towers
+    # with stronger edges than the rocket's stand at both sides
+    photo = open_photo("rocket.jpg")
+    # WHEN analysed
+    analysis = analyse(photo)
+    # THEN the rocket standing out above the pad is found upright: its nose cone is protected, the towers are not
+    assert analysis.protected(NOSE_CONE) > 0.5
+    assert [analysis.protected(tower) for tower in TOWER_TOPS] == [0.0, 0.0]
 
 
 TIP_OVERLAP = pytest.mark.xfail(
@@ -106,24 +126,26 @@ def test_the_rockets_nose_cone_is_not_covered(text_set: str, underlay: int) -> N
     # WHEN rendered
     poster = render_posters(photo, request_for(text_set, underlay=underlay, size=(1080, 1080)))[0]
     # THEN no element and no panel (a band's included) covers the nose cone
-    assert _covering(poster.layout, NOSE_CONE) == []
+    assert _covering(poster.layout, _nose_cone_on(photo, (1080, 1080))) == []
 
 
-def test_the_demo_launch_square_keeps_the_nose_cone_clear() -> None:
-    # GIVEN the demo's launch request (events/samples/requests/launch.json) in its square format: a title wide
-    # enough that the panel hugging the block once reached across the nose cone, right of the shorter lines
+@pytest.mark.parametrize("size", [(1080, 1080), (1080, 1920), (640, 427)], ids=["square", "story", "original"])
+def test_the_demo_launch_posters_keep_the_nose_cone_clear(size: tuple[int, int]) -> None:
+    # GIVEN the demo's launch request (events/samples/requests/launch.json) in its square and story formats; in the
+    # square the panel hugging the block once reached across the nose cone, in the story a band crossed it (and at
+    # the photo's own size the text did)
     photo = open_photo("rocket.jpg")
     request = PosterRequest(
         title=("Launch Day",),
         subtitle=("Falcon 9 · live from the pad",),
         text=("WATCH LIVE",),
         underlay=1,
-        size=(1080, 1080),
+        size=size,
     )
     # WHEN rendered
     poster = render_posters(photo, request)[0]
     # THEN neither the text nor its panel covers the nose cone
-    assert _covering(poster.layout, NOSE_CONE) == []
+    assert _covering(poster.layout, _nose_cone_on(photo, size)) == []
 
 
 @pytest.mark.parametrize("underlay", [0, 2])

@@ -236,6 +236,7 @@ FEATURE_MAX_SPAN = 0.6  # gathered in a box of at most this share of the frame
 FEATURE_MAX_SPREAD = 0.48  # with a spread (std of rows + std of columns, relative) of at most this
 UPRIGHT_MAX_WIDTH = 0.25  # an upright object's dominant columns span at most this share of the width
 UPRIGHT_EDGE = 0.08  # and its body above the salient part keeps at least this edge energy per row
+UPRIGHT_STANDOUT = 2.0  # over wide objects, its columns above them are at least this many times the median
 UPRIGHT_WEIGHT = 0.6  # the saliency given to that body (salient: text may still touch it)
 UPRIGHT_TIP = 0.35  # but its top (a rocket's nose cone), this share of its height, is protected
 FEATURE_GROW = 0.035  # the features' air, as a share of the short side
@@ -360,10 +361,11 @@ def _contrast_and_edges(rgb: Array, radius: int) -> tuple[Array, Array]:
     return sharpened, edges
 
 
-def _upright(objects: npt.NDArray[np.bool_], edges: Array) -> npt.NDArray[np.bool_]:
+def _upright(objects: npt.NDArray[np.bool_], saliency: Array, edges: Array) -> npt.NDArray[np.bool_]:
     """The rest of an upright object (a rocket, a tower) above its salient part: when the objects' dominant
-    columns form a narrow band, the band above their top for as long as its rows keep edge energy (the body and
-    nose cone of a rocket against the sky, which the colour contrast alone misses)."""
+    columns form a narrow band (or, when they are wide, a narrow band of them salient above them:
+    ``_salient_band``), the band above their top for as long as its rows keep edge energy (the body and nose cone of
+    a rocket against the sky, which the colour contrast alone misses)."""
     out = np.zeros(objects.shape, dtype=bool)
     counts = objects.sum(axis=0)
     if counts.max() <= 0:
@@ -371,7 +373,10 @@ def _upright(objects: npt.NDArray[np.bool_], edges: Array) -> npt.NDArray[np.boo
     columns = np.flatnonzero(counts >= 0.5 * counts.max())
     c0, c1 = int(columns[0]), int(columns[-1]) + 1
     if c1 - c0 > UPRIGHT_MAX_WIDTH * objects.shape[1]:
-        return out
+        band = _salient_band(objects, saliency, c0, c1)
+        if band is None:
+            return out
+        c0, c1 = band
     top = int(np.flatnonzero(objects[:, c0:c1].any(axis=1))[0])
     profile = edges[:, c0:c1].mean(axis=1)
     floor = max(UPRIGHT_EDGE, 3.0 * float(np.median(edges)))
@@ -380,6 +385,26 @@ def _upright(objects: npt.NDArray[np.bool_], edges: Array) -> npt.NDArray[np.boo
         y -= 1
     out[y:top, c0:c1] = True
     return out
+
+
+def _salient_band(objects: npt.NDArray[np.bool_], saliency: Array, c0: int, c1: int) -> tuple[int, int] | None:
+    """When the objects are wide (a lit pad), the narrow band of their columns that stands out most above them
+    (the rocket standing on the pad, brighter than the sky and the lattice towers beside it), if it is narrow
+    enough to be one upright object and clearly more salient than the rest of the row."""
+    top = int(np.flatnonzero(objects[:, c0:c1].any(axis=1))[0])
+    if top < 2:
+        return None
+    profile = saliency[:top, c0:c1].mean(axis=0)
+    peak = int(np.argmax(profile))
+    if profile[peak] < UPRIGHT_STANDOUT * float(np.median(profile)):
+        return None
+    strong = profile >= 0.5 * profile[peak]
+    left, right = peak, peak + 1
+    while left > 0 and strong[left - 1]:
+        left -= 1
+    while right < strong.size and strong[right]:
+        right += 1
+    return (c0 + left, c0 + right) if right - left <= UPRIGHT_MAX_WIDTH * objects.shape[1] else None
 
 
 def _tip(upright: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
@@ -450,7 +475,7 @@ def analyse(image: Image.Image) -> Analysis:
     objects = _main_object(saliency, radius) | _features(saliency, radius)
     # A portrait's subject is its face: the body's salient parts then cost Occ but are not kept clear.
     protected = (hull > 0) | (faces if faces.any() else objects)
-    upright = _upright(objects, edges)
+    upright = _upright(objects, saliency, edges)
     if upright.any():
         saliency = np.maximum(saliency, UPRIGHT_WEIGHT * _blur(upright.astype(np.float64), radius))
         protected |= _tip(upright)
