@@ -39,8 +39,12 @@ def _panel_mask(spec: PanelSpec) -> Image.Image:
     full = round(spec.alpha * 255)
     if any(f > 0 for f in spec.fades):
         left, top, right, bottom = spec.fades
-        ramp = np.outer(_ramp(h, top, bottom), _ramp(w, left, right))
-        return Image.fromarray(np.round(ramp * full).astype(np.uint8), "L")
+        # The outer product in float32, rounded half up: a scrim can cover a third of a 12-megapixel canvas.
+        ramp = np.multiply.outer(
+            (_ramp(h, top, bottom) * full).astype(np.float32), _ramp(w, left, right).astype(np.float32)
+        )
+        ramp += 0.5
+        return Image.fromarray(ramp.astype(np.uint8), "L")
     mask = Image.new("L", (w, h), 0)
     ImageDraw.Draw(mask).rounded_rectangle((0, 0, w - 1, h - 1), radius=round(spec.radius), fill=full)
     return mask
