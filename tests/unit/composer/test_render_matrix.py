@@ -16,6 +16,7 @@ from PIL import Image
 from poster_composer.gallery import ASPECTS, TEXT_SETS, fit_aspect
 from poster_composer.renderer import PosterRequest, render_posters
 from poster_composer.renderer.analysis import analyse
+from poster_composer.renderer.candidates import CALM_OCC
 from poster_composer.renderer.errors import TitleNotSettableError
 from poster_composer.renderer.fonts import load_font
 from poster_composer.renderer.wrap import normalise
@@ -76,7 +77,8 @@ def check_saliency(background: Image.Image, layout: dict[str, Any]) -> None:
     centred = [(b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy) for b in boxes]
     occ_centred = sum(analysis.mean_saliency(b) for b in centred) / len(centred)
     assert occ <= 0.35, occ
-    assert occ < occ_centred, (occ, occ_centred)
+    # Calm ground takes text anywhere; elsewhere the text sits on ground calmer than the same boxes centred.
+    assert occ <= CALM_OCC or occ < occ_centred, (occ, occ_centred)
 
 
 def check_text(layout: dict[str, Any], request: dict[str, tuple[str, ...]]) -> None:

@@ -1,13 +1,17 @@
 """The layout search's choices on real photos: headlines grown into the room the type scale's steps leave,
-and not broken inside a word while a smaller size keeps them whole."""
+and not broken inside a word while a smaller size keeps them whole; and on a photo calm only in its centre,
+the text set there."""
 
 from __future__ import annotations
 
 import random
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
+from poster_composer.renderer import render_posters
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.candidates import find_candidates
 from poster_composer.renderer.compose import _paragraphs
@@ -15,7 +19,7 @@ from poster_composer.renderer.fonts import PAIRINGS
 from poster_composer.renderer.layout import LayoutRequest
 from poster_composer.renderer.realise import realise
 from poster_composer.renderer.search import GROWTH, _acceptable, _grown, plan
-from tests.unit.composer.conftest import canvas, rendered, request_for
+from tests.unit.composer.conftest import canvas, logo_path, rendered, request_for
 
 if TYPE_CHECKING:
     from poster_composer.renderer.analysis import Analysis
@@ -86,3 +90,26 @@ def test_a_headline_is_shrunk_before_it_is_hyphenated() -> None:
     # THEN the title is set smaller, whole, rather than as Sum- / mer
     assert [line["text"] for line in title["lines"]] == ["Summer", "Nights"]
     assert not any(line.get("hyphen") for line in title["lines"])
+
+
+def _disc_on_black(size: tuple[int, int]) -> Image.Image:
+    """A grainy orange disc filling a black frame (as a retina is photographed, or a plate from above)."""
+    w, h = size
+    image = Image.new("RGB", size, "black")
+    r = round(0.48 * w)
+    ImageDraw.Draw(image).ellipse((w // 2 - r, h // 2 - r, w // 2 + r, h // 2 + r), fill=(205, 85, 50))
+    grain = 1 + 0.05 * np.random.default_rng(1).standard_normal((h, w, 1))
+    return Image.fromarray(np.clip(np.asarray(image) * grain, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("text_set", ["latin-long", "mixed-long", "zh-long"])
+def test_a_photo_calm_only_in_its_centre_takes_all_its_text_there(text_set: str) -> None:
+    # GIVEN a disc filling a black 16:9 frame: its rim and the black corners are salient, only its middle is calm
+    # (a centred block was never calmer than itself centred, so the whole poster once failed: title not settable)
+    background = _disc_on_black((1080, 608))
+    # WHEN rendered with a long text set and the logo
+    poster = render_posters(background, request_for(text_set), logo_path().read_bytes())[0]
+    # THEN nothing is dropped, and the block sits in the calm middle
+    assert poster.layout["dropped"] == []
+    x0, _, x1, _ = poster.layout["footprint"]
+    assert abs((x0 + x1) / 2 - 540) <= 0.05 * 1080

@@ -44,8 +44,16 @@ BROKEN_WORD_PENALTY = 0.6
 TITLE_BREAK_WEIGHT = 3.0  # a headline broken inside a word (Sum- / mer) is worse than smaller type
 MIN_PANEL_FILL = 0.35  # a panel hugging the block is at least this full of text (issue #10)
 EMPTY_PANEL_PENALTY = 1.0  # as for a position no better than dead centre: only as a last resort
+CALM_OCC = 0.08  # ground this calm (mean saliency under the text) takes text anywhere, dead centre included
 FALLBACK_X_SLOTS = 17
 FALLBACK_Y_SLOTS = 21
+
+
+def calm_or_off_centre(occ: float, occ_centred: float, margin: float) -> bool:
+    """Whether text at ``occ`` keeps off what a photo is about: on calm ground (``CALM_OCC``), or on ground calmer
+    (by ``margin``) than the same boxes centred on the canvas, where a subject usually is.  (On a photo calm only
+    in its centre, a retina's disc on black, a centred stack is the right place.)"""
+    return occ <= CALM_OCC or occ < occ_centred - margin
 
 
 @dataclass(frozen=True)
@@ -150,8 +158,8 @@ def score_block(
     skin = analysis.faces_sat.means(guarded * analysis.scale).tolist() if analysis.faces_sat else [0.0] * len(places)
     for (align, x, y), per_element, edges, face, on_skin in zip(places, saliency, edges_all, faces, skin, strict=True):
         occ = sum(per_element) / len(per_element)
-        # No better than dead centre: only as a last resort.
-        worse_than_centre = 1.0 if occ >= occ_centred[align] - 0.002 else 0.0
+        # No better than dead centre, on ground that is not calm: only as a last resort.
+        worse_than_centre = 0.0 if calm_or_off_centre(occ, occ_centred[align], 0.002) else 1.0
         centre_y = (y + fh / 2) / h
         score = occ + 0.5 * max(per_element) + 0.5 * edges + base_penalty + worse_than_centre
         # Touching a face or the subject at all costs much; among such placements, the least overlap wins.

@@ -7,16 +7,16 @@ up to a quarter smaller keeps it whole, off faces and the subject (``_pools``).
 
 If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text, then
 subtitle, then the logo, then title lines) and the search runs again; the dropped items are reported.
-The same happens when every candidate touches a face, or none keeps ``Occ`` under ``OCC_LIMIT`` and below
-the ``Occ`` of the same boxes centred on the canvas: on a small canvas crowded by its subject, less text is
-better than text over a face or the subject.
+The same happens when every candidate touches a face, or none keeps ``Occ`` under ``OCC_LIMIT`` and, unless
+the ground is calm (``CALM_OCC``), below the ``Occ`` of the same boxes centred on the canvas: on a small canvas
+crowded by its subject, less text is better than text over a face or the subject.
 
 The first title is never dropped.  When it alone cannot be placed that way, a relaxed search
 (``_fallback``) tries, in order: every title size down to its minimum, more column widths (a third and a
 fifth of the usable width too), and free positions (a finer grid of horizontal and vertical positions,
 not only pinned to the margins or the centre line).  The best-scored relaxed candidate that meets the
 preferred ``Occ`` bounds wins; failing that, the one with the least saliency under the title, preferring
-one off faces, among those still below the centred position and under ``FALLBACK_OCC_LIMIT``.  Margins,
+one off faces, among those on calm ground or below the centred position, and under ``FALLBACK_OCC_LIMIT``.  Margins,
 overlap and contrast (``scheme``) are enforced as always.  Only if the title cannot fit inside the
 margins at its minimum size, or every fitting placement breaks those ``Occ`` bounds (tiny canvases
 crowded by their subject), is it dropped too.
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from poster_composer.renderer.candidates import candidates_at, find_candidates
+from poster_composer.renderer.candidates import calm_or_off_centre, candidates_at, find_candidates
 from poster_composer.renderer.geometry import centred, iou
 from poster_composer.renderer.layout import Paragraph
 from poster_composer.renderer.realise import realise
@@ -239,13 +239,13 @@ def _occ_centred(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) ->
 def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> bool:
     """Whether a realised layout keeps off the image's subject.
 
-    No element or panel may touch a face, and its ``Occ`` must stay under ``OCC_LIMIT`` and below that of the
-    same boxes centred on the canvas; otherwise the caller tries the next candidate, and then drops the
-    lowest-priority text.
+    No element or panel may touch a face, and its ``Occ`` must stay under ``OCC_LIMIT`` and, on ground that is
+    not calm, below that of the same boxes centred on the canvas (``calm_or_off_centre``); otherwise the caller
+    tries the next candidate, and then drops the lowest-priority text.
     """
     if any(analysis.face(box) > 0.0 for box in [*(e.box for e in layout.elements), *backing_reserves(layout)]):
         return False
-    return layout.occ <= OCC_LIMIT and layout.occ < _occ_centred(analysis, layout, canvas) - 0.001
+    return layout.occ <= OCC_LIMIT and calm_or_off_centre(layout.occ, _occ_centred(analysis, layout, canvas), 0.001)
 
 
 def _fallback(
@@ -286,7 +286,7 @@ def _fallback(
         seen.add(placement)
         if layout.occ > FALLBACK_OCC_LIMIT:
             continue
-        if layout.occ >= _occ_centred(analysis, layout, request.canvas) - 0.001:
+        if not calm_or_off_centre(layout.occ, _occ_centred(analysis, layout, request.canvas), 0.001):
             continue
         key = (analysis.protected(layout.footprint) > 0.0, layout.occ)
         if best is None or key < best[0]:
