@@ -18,8 +18,9 @@ from poster_composer.gallery import TEXT_SETS, Rendered, cases, fixtures_dir, lo
 from poster_composer.renderer import PosterRequest, render_posters
 from poster_composer.renderer.posterlayout import aggregate
 from poster_composer.renderer.wrap import normalise
-from tests.unit.composer.conftest import canvas, request_for
+from tests.unit.composer.conftest import canvas, open_photo, request_for
 from tests.unit.composer.test_render_matrix import check_contrast, check_geometry
+from tests.unit.composer.test_subject import ASTRONAUT_FACE
 
 LONG_SIDE = 1080
 SEPARATORS = "·|/-—–｜・"
@@ -180,10 +181,21 @@ def test_variants_differ_in_archetype_or_alignment(photo: str, temperature: floa
             assert _iou(a, b) < 0.5, (titles, kinds)
 
 
-def test_busy_ground_gets_a_band_not_an_empty_poster() -> None:
-    # GIVEN a small busy checker background with no subject (issue #10, finding 10)
-    stripes = (np.indices((200, 200)).sum(0) // 10 % 2 * 255).astype(np.uint8)
-    background = Image.fromarray(np.stack([stripes, 255 - stripes, stripes // 2], -1))
+def _busy_ground(pattern: str) -> Image.Image:
+    """200 × 200 px of busy ground: coloured diagonal stripes 10 px wide, or a black and white checkerboard of
+    25 px squares (whose corners the analysis takes for a subject: no placement is calm enough for text)."""
+    yy, xx = np.indices((200, 200))
+    if pattern == "stripes":
+        stripes = ((yy + xx) // 10 % 2 * 255).astype(np.uint8)
+        return Image.fromarray(np.stack([stripes, 255 - stripes, stripes // 2], -1))
+    squares = ((yy // 25 + xx // 25) % 2 * 255).astype(np.uint8)
+    return Image.fromarray(squares).convert("RGB")
+
+
+@pytest.mark.parametrize("pattern", ["stripes", "checkerboard"])
+def test_busy_ground_gets_a_band_not_an_empty_poster(pattern: str) -> None:
+    # GIVEN a small busy background (issue #10, finding 10: "a 200×200 checker pattern, for one")
+    background = _busy_ground(pattern)
     # WHEN rendered
     poster = render_posters(background.copy(), PosterRequest(title=("Summer Nights",), subtitle=("Open-air",)))[0]
     layout = poster.layout
@@ -195,6 +207,22 @@ def test_busy_ground_gets_a_band_not_an_empty_poster() -> None:
     check_geometry(background, layout)
     check_contrast(poster.image, layout)
     assert all(d["role"] != "title" for d in layout["dropped"])
+
+
+def test_a_face_on_busy_ground_stays_clear_of_the_band() -> None:
+    # GIVEN the astronaut's head, at three quarters of its size, in the middle of a checkerboard
+    background = _busy_ground("checkerboard").resize((300, 300), Image.Resampling.NEAREST)
+    background.paste(open_photo("astronaut.png").crop((150, 30, 310, 210)).resize((120, 135)), (90, 82))
+    face = [
+        round(90 + 0.75 * (v - 150)) if i % 2 == 0 else round(82 + 0.75 * (v - 30))
+        for i, v in enumerate(ASTRONAUT_FACE)
+    ]
+    # WHEN rendered
+    poster = render_posters(background, PosterRequest(title=("Summer Nights",), subtitle=("Open-air",)))[0]
+    # THEN the title is set on a band that keeps off the face
+    layout = poster.layout
+    assert any(e["role"] == "title" for e in layout["elements"])
+    assert [e["box"] for e in layout["elements"] if _iou(e["box"], face) > 0.0] == []
 
 
 def _panel_fills() -> list[float]:

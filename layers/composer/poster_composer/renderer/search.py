@@ -236,6 +236,11 @@ def _occ_centred(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) ->
     return analysis.occupancy(centred([e.box for e in layout.elements], canvas))
 
 
+def _touches_a_face(analysis: Analysis, layout: Layout) -> bool:
+    """Whether any element or backing of the layout touches a face."""
+    return any(analysis.face(box) > 0.0 for box in [*(e.box for e in layout.elements), *backing_reserves(layout)])
+
+
 def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> bool:
     """Whether a realised layout keeps off the image's subject.
 
@@ -243,7 +248,7 @@ def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> 
     not calm, below that of the same boxes centred on the canvas (``calm_or_off_centre``); otherwise the caller
     tries the next candidate, and then drops the lowest-priority text.
     """
-    if any(analysis.face(box) > 0.0 for box in [*(e.box for e in layout.elements), *backing_reserves(layout)]):
+    if _touches_a_face(analysis, layout):
         return False
     return layout.occ <= OCC_LIMIT and calm_or_off_centre(layout.occ, _occ_centred(analysis, layout, canvas), 0.001)
 
@@ -295,10 +300,11 @@ def _fallback(
 
 
 def busy_ground(analysis: Analysis) -> bool:
-    """Whether the image is busy all over with no subject (a texture or pattern): no protected region and
-    a saliency that hardly varies, so no placement is calmer than another."""
-    spread = float(np.percentile(analysis.saliency, 90) - np.percentile(analysis.saliency, 10))
-    return not analysis.protected_mask.any() and spread < BUSY_SPREAD
+    """Whether the image is busy all over: with no subject and a saliency that hardly varies, so that no
+    placement is calmer than another (a texture), or with even its calmest tenth over ``OCC_LIMIT``, so that
+    none is calm enough for text (a checkerboard, whose corners the analysis may even take for a subject)."""
+    low, high = (float(v) for v in np.percentile(analysis.saliency, (10, 90)))
+    return (not analysis.protected_mask.any() and high - low < BUSY_SPREAD) or low > OCC_LIMIT
 
 
 def _busy_ground_band(
@@ -307,14 +313,14 @@ def _busy_ground_band(
     title: Paragraph,
     dropped: _Dropped,
 ) -> Layout | None:
-    """On busy ground with no subject, set the first title on a band (always backed): the best band
-    placement by score, whatever its ``Occ`` (there is nothing to keep clear)."""
+    """On busy ground, set the first title on a band (always backed): the best band placement by score that
+    keeps off faces, whatever its ``Occ`` (the band hides the busy ground under the title)."""
     if not busy_ground(analysis):
         return None
     candidates = find_candidates(analysis, request.canvas, (title,), request.pairing, None, underlay=request.underlay)
     bands = sorted((c for c in candidates if c.archetype.name == "band"), key=_rank_key)
     for candidate in bands[:ATTEMPTS]:
         layout = realise(analysis, request, candidate, dropped.paragraphs, dropped.logo)
-        if layout is not None:
+        if layout is not None and not _touches_a_face(analysis, layout):
             return replace(layout, backed=True)
     return None
