@@ -15,6 +15,7 @@ from PIL import Image
 
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.faces import (
+    MASK_SHARE,
     MIN_NEIGHBOURS,
     SCALE_STEP,
     Box,
@@ -22,6 +23,7 @@ from poster_composer.renderer.faces import (
     find_faces,
     frontal_face_cascade,
     group_rectangles,
+    likely_faces,
 )
 from tests.unit.composer.conftest import PHOTOS, fixture_path
 from tests.unit.composer.test_subject import ASTRONAUT_FACE
@@ -202,3 +204,31 @@ def test_dense_skin_tone_is_a_face_only_where_a_face_is(photo: str, has_face: bo
     if has_face:
         x0, y0, x1, y1 = (v * analysis.scale for v in ASTRONAUT_FACE)
         assert faces.mean(x0, y0, x1, y1) >= 0.95
+
+
+@pytest.mark.parametrize("photo", ["astronaut.png", "gravel.png", "coffee.png", "rocket.jpg"])
+def test_a_black_and_white_photo_has_its_faces_found_too(photo: str) -> None:
+    # GIVEN a photo in black and white: no skin tone to search on
+    with Image.open(fixture_path(photo)) as image:
+        analysis = analyse(image.convert("L").convert("RGB"))
+    faces = analysis.faces_sat
+    assert faces is not None
+    # THEN the search looks where a first pass on a smaller copy found likely faces: the astronaut's face is
+    # found and covered as in colour, and no face is found on the others
+    share = faces.mean(0, 0, faces.width, faces.height)
+    assert (share > 0) == (photo == "astronaut.png"), share
+    if photo == "astronaut.png":
+        x0, y0, x1, y1 = (v * analysis.scale for v in ASTRONAUT_FACE)
+        assert faces.mean(x0, y0, x1, y1) >= 0.95
+
+
+def test_likely_faces_cover_the_face_in_a_fraction_of_the_image() -> None:
+    # GIVEN the astronaut in black and white at the analysis's size
+    grey = _grey("astronaut.png", 256)
+    # WHEN the first pass looks for likely faces on a copy half the size
+    likely = likely_faces(grey)
+    # THEN they hold the face the full scan finds, and little else
+    ((x, y, w, h),) = find_faces(grey)
+    assert likely[y + h // 4 : y + 3 * h // 4, x + w // 4 : x + 3 * w // 4].mean() >= MASK_SHARE
+    assert likely.mean() < 0.1
+    assert find_faces(grey, likely) == find_faces(grey)

@@ -88,11 +88,11 @@ NOSE_CONE = (310, 127, 333, 166)
 TOWER_TOPS = ((0, 0, 60, 150), (560, 0, 640, 150))
 
 
-def _nose_cone_on(photo: Image.Image, size: tuple[int, int]) -> tuple[float, ...]:
-    """The nose cone on the poster: mapped through the crop window the renderer reframes the photo with."""
+def _on_poster(region: tuple[int, ...], photo: Image.Image, size: tuple[int, int]) -> tuple[float, ...]:
+    """A region of the photo on the poster: mapped through the crop window the renderer reframes the photo with."""
     x0, y0, x1, _ = crop_box(analyse(photo), photo.size, size)
     scale = size[0] / (x1 - x0)
-    return tuple((v - o) * scale for v, o in zip(NOSE_CONE, (x0, y0, x0, y0), strict=True))
+    return tuple((v - o) * scale for v, o in zip(region, (x0, y0, x0, y0), strict=True))
 
 
 def test_the_rockets_nose_cone_is_protected_and_the_towers_beside_it_are_not() -> None:
@@ -126,7 +126,7 @@ def test_the_rockets_nose_cone_is_not_covered(text_set: str, underlay: int) -> N
     # WHEN rendered
     poster = render_posters(photo, request_for(text_set, underlay=underlay, size=(1080, 1080)))[0]
     # THEN no element and no panel (a band's included) covers the nose cone
-    assert _covering(poster.layout, _nose_cone_on(photo, (1080, 1080))) == []
+    assert _covering(poster.layout, _on_poster(NOSE_CONE, photo, (1080, 1080))) == []
 
 
 @pytest.mark.parametrize("size", [(1080, 1080), (1080, 1920), (640, 427)], ids=["square", "story", "original"])
@@ -145,7 +145,7 @@ def test_the_demo_launch_posters_keep_the_nose_cone_clear(size: tuple[int, int])
     # WHEN rendered
     poster = render_posters(photo, request)[0]
     # THEN neither the text nor its panel covers the nose cone
-    assert _covering(poster.layout, _nose_cone_on(photo, size)) == []
+    assert _covering(poster.layout, _on_poster(NOSE_CONE, photo, size)) == []
 
 
 @pytest.mark.parametrize("underlay", [0, 2])
@@ -165,6 +165,19 @@ def test_no_text_or_panel_touches_a_face_on_a_banner(aspect: str, text_set: str,
     assert len(faces) == 1
     x, y, w, h = (round(v * scale) for v in faces[0])
     assert _covering(poster.layout, (x, y, x + w, y + h)) == []
+
+
+@pytest.mark.parametrize("text_set", ["latin-short", "latin-long", "zh-long", "mixed-long"])
+@pytest.mark.parametrize("aspect", ["1x1", "16x9", "9x16"])
+def test_no_text_or_panel_touches_a_face_in_black_and_white(aspect: str, text_set: str) -> None:
+    # GIVEN the astronaut in black and white, where there is no skin tone to find her face by (text or a panel
+    # once covered it on 5 of these 12 posters)
+    photo = open_photo("astronaut.png").convert("L").convert("RGB")
+    size = canvas_size(ASPECTS[aspect], 1080)
+    # WHEN rendered with one panel behind the text
+    poster = render_posters(photo, request_for(text_set, underlay=1, size=size))[0]
+    # THEN no element and no panel touches her hand-measured face
+    assert _covering(poster.layout, _on_poster(ASTRONAUT_FACE, photo, size)) == []
 
 
 ASTRONAUT_CASES = [case for case in cases(fixtures_dir()) if case.photo.name == "astronaut.png"]

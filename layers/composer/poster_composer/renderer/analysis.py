@@ -17,7 +17,8 @@ The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On 
     around them, grown by a fifth and feathered — the whole face is the subject, not only its eyes;
 
 - **protected** (0/1): faces (frontal faces found by OpenCV's Haar cascade where skin tone is dense, with the
-  dense skin tone of their heads, grown a little: ``faces``), the subject hull and the main object (the
+  dense skin tone of their heads, grown a little: ``faces``; in black and white, where a first pass found likely
+  faces, with their whole heads), the subject hull and the main object (the
   salient regions with their enclosed insides, when they form an object rather than specks over a
   texture) or, in a close-up, its features (a salient core too small for an object but gathered in one
   part of the frame: a cat's eyes and nose), which the layout keeps every element and panel off whenever
@@ -39,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from poster_composer.renderer.faces import Box, find_faces, integral_image
+from poster_composer.renderer.faces import Box, find_faces, integral_image, likely_faces
 from poster_composer.renderer.morphology import dilate
 
 if TYPE_CHECKING:
@@ -225,6 +226,7 @@ HULL_PEAK = 0.5  # peaks: at least half the map's maximum
 HULL_MAX_AREA = 0.3  # peaks spread over more than this share of the image are no compact subject
 HULL_GROW = 0.2  # the subject extends past its peaks (a face past its eyes) by this share of the box
 PROTECT_SKIN = 0.45
+COLOURLESS_CHROMA = 6.0  # an image whose chroma (YCbCr, 8-bit) stays under this for 95 % of its pixels has no colour
 HEAD_GROW = (0.4, 0.6, 0.4, 0.4)  # a head around its face box (left, top, right, bottom, as shares of the box)
 OBJECT_PEAKS = (0.45, 0.55, 0.65, 0.75)  # the main object: saliency at least this share of the peak (the first
 # level at which it is no larger than ``OBJECT_MAX_AREA``: a close-up's object is its most salient core)
@@ -303,14 +305,26 @@ def _head(face: Box) -> tuple[slice, slice]:
     return rows, slice(max(0, round(x - left * w)), round(x + (1 + right) * w))
 
 
+def _colourless(small: Image.Image) -> bool:
+    """Whether an image has no colour to speak of (black and white, or nearly): no skin tone to look for faces on."""
+    ycc = np.asarray(small.convert("YCbCr"), dtype=np.float64)
+    chroma = np.hypot(ycc[..., 1] - 128.0, ycc[..., 2] - 128.0)
+    return float(np.percentile(chroma, 95)) < COLOURLESS_CHROMA
+
+
 def _faces(small: Image.Image, dense_skin: npt.NDArray[np.bool_], radius: int) -> npt.NDArray[np.bool_]:
     """Faces: each frontal face the cascade finds where skin tone is dense, with the dense skin tone of its head
     (hair and chin in skin tone, out to ``HEAD_GROW``).  Dense skin tone with no face in it (a cup's lit rim,
-    wood, a lamp) is no face: it stays salient through the skin prior, no more."""
+    wood, a lamp) is no face: it stays salient through the skin prior, no more.  A black-and-white photo has no
+    skin tone: there the search looks where a first pass on a smaller copy found likely faces, and the whole head
+    around each face is kept."""
     out = np.zeros(dense_skin.shape, dtype=bool)
-    for x, y, w, h in find_faces(small.convert("L"), dense_skin):
+    gray = small.convert("L")
+    colourless = _colourless(small)
+    head_tone = np.ones_like(dense_skin) if colourless else dense_skin
+    for x, y, w, h in find_faces(gray, likely_faces(gray) if colourless else dense_skin):
         rows, cols = _head((x, y, w, h))
-        out[rows, cols] |= dense_skin[rows, cols]
+        out[rows, cols] |= head_tone[rows, cols]
         out[y : y + h, x : x + w] = True
     grown: npt.NDArray[np.bool_] = dilate(out, radius * 2)
     return grown

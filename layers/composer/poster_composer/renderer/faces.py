@@ -11,7 +11,8 @@ groups them, a face needing more than ``MIN_NEIGHBOURS`` hits.  Two differences:
 Pillow, and no window is skipped after a neighbour the first stage rejected (a shortcut of OpenCV's), so there
 may be a few more raw hits.  ``tests/unit/composer/test_faces.py`` compares the faces found with OpenCV's own,
 with the same settings, on photos.  The renderer searches only windows whose central half lies on dense skin
-tone (``where``), a few milliseconds on a 256 px copy.
+tone (``where``), a few milliseconds on a 256 px copy; in a black-and-white photo, which has no skin tone, only
+where a first pass on a copy half the size found likely faces (``likely_faces``, about 25 ms more).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SCALE_STEP = 1.2
 MIN_NEIGHBOURS = 3
 GROUP_EPS = 0.2
 MASK_SHARE = 0.5  # a searched window's central half lies at least this much on the search mask
+COARSE_FACTOR = 2  # without skin tone to search on, a first pass on a copy this many times smaller
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,20 @@ def _inside(box: Box, hits: int, other: Box, other_hits: int, eps: float) -> boo
         and box[1] + box[3] <= other[1] + other[3] + dy
         and (other_hits > max(3, hits) or hits < 3)
     )
+
+
+def likely_faces(gray: Image.Image, factor: int = COARSE_FACTOR) -> npt.NDArray[np.bool_]:
+    """Where faces may be when there is no skin tone to look for (a black-and-white photo): the windows that pass
+    the whole cascade on a copy reduced ``factor`` times (a quarter of the windows for 2; the hits ungrouped), as a mask
+    of the image's shape.  Faces smaller than ``factor`` windows are missed; the full search then looks only here.
+    """
+    coarse = gray.reduce(factor) if min(gray.size) >= factor * frontal_face_cascade().window[1] else gray
+    scale = gray.width / coarse.width
+    windows = _windows(coarse, None, frontal_face_cascade().window)
+    out = np.zeros((gray.height, gray.width), dtype=bool)
+    for x, y, w, h in windows.boxes[_passing(windows, frontal_face_cascade())].tolist():
+        out[round(y * scale) : round((y + h) * scale), round(x * scale) : round((x + w) * scale)] = True
+    return out
 
 
 def find_faces(gray: Image.Image, where: npt.NDArray[np.bool_] | None = None) -> list[Box]:
