@@ -266,11 +266,12 @@ def likely_faces(gray: Image.Image, factor: int = COARSE_FACTOR) -> npt.NDArray[
     the whole cascade on a copy reduced ``factor`` times (a quarter of the windows for 2; the hits ungrouped), as a mask
     of the image's shape.  Faces smaller than ``factor`` windows are missed; the full search then looks only here.
     """
-    coarse = gray.reduce(factor) if min(gray.size) >= factor * frontal_face_cascade().window[1] else gray
+    cascade = frontal_face_cascade()
+    coarse = gray.reduce(factor) if min(gray.size) >= factor * cascade.window[1] else gray
     scale = gray.width / coarse.width
-    windows = _windows(coarse, None, frontal_face_cascade().window)
+    windows = _windows(coarse, None, cascade.window)
     out = np.zeros((gray.height, gray.width), dtype=bool)
-    for x, y, w, h in windows.boxes[_passing(windows, frontal_face_cascade())].tolist():
+    for x, y, w, h in windows.boxes[_passing(windows, cascade)].tolist():
         out[round(y * scale) : round((y + h) * scale), round(x * scale) : round((x + w) * scale)] = True
     return out
 

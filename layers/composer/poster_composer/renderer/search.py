@@ -16,8 +16,8 @@ The first title is never dropped.  When it alone cannot be placed that way, a re
 fifth of the usable width too), and free positions (a finer grid of horizontal and vertical positions,
 not only pinned to the margins or the centre line).  The best-scored relaxed candidate that meets the
 preferred ``Occ`` bounds wins; failing that, the one with the least saliency under the title, preferring
-one off faces, among those on calm ground or below the centred position, and under ``FALLBACK_OCC_LIMIT``.  Margins,
-overlap and contrast (``scheme``) are enforced as always.  Only if the title cannot fit inside the
+one off faces, among those on calm ground or below the centred position, and under ``FALLBACK_OCC_LIMIT``.
+Margins, overlap and contrast (``scheme``) are enforced as always.  Only if the title cannot fit inside the
 margins at its minimum size, or every fitting placement breaks those ``Occ`` bounds (tiny canvases
 crowded by their subject), is it dropped too.
 
