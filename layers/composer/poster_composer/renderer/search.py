@@ -19,7 +19,8 @@ preferred ``Occ`` bounds wins; failing that, the one with the least saliency und
 one off faces, among those on calm ground or below the centred position, and under ``FALLBACK_OCC_LIMIT``.
 Margins, overlap and contrast (``scheme``) are enforced as always.  Only if the title cannot fit inside the
 margins at its minimum size, or every fitting placement breaks those ``Occ`` bounds (tiny canvases
-crowded by their subject), is it dropped too.
+crowded by their subject), is it dropped too; on busy ground (``busy_ground``: a texture, or ground too busy
+for text anywhere, such as a checkerboard) it is set on a band instead, off faces.
 
 Later variants take another archetype or alignment and a title box overlapping no earlier variant's
 (``Taken``).
