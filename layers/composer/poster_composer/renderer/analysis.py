@@ -284,9 +284,8 @@ def _enclosure(values: Array) -> Array:
     return out
 
 
-def _skin(small: Image.Image, radius: int) -> Array:
-    """Density of skin-tone pixels (0–1), zero when skin tones are the image's dominant colour."""
-    ycc = np.asarray(small.convert("YCbCr"), dtype=np.float64)
+def _skin(ycc: Array, radius: int) -> Array:
+    """Density of skin-tone pixels (0–1) of a YCbCr array, zero when skin tones are the image's dominant colour."""
     u = (ycc[..., 1] - SKIN_CB) / SKIN_RB
     v = (ycc[..., 2] - SKIN_CR) / SKIN_RR
     skin = np.clip(1.5 - (u * u + v * v), 0.0, 1.0) * np.clip((ycc[..., 0] - 50.0) / 30.0, 0.0, 1.0)
@@ -305,26 +304,23 @@ def _head(face: Box) -> tuple[slice, slice]:
     return rows, slice(max(0, round(x - left * w)), round(x + (1 + right) * w))
 
 
-def _colourless(small: Image.Image) -> bool:
-    """Whether an image has no colour to speak of (black and white, or nearly): no skin tone to look for faces on."""
-    ycc = np.asarray(small.convert("YCbCr"), dtype=np.float64)
+def _colourless(ycc: Array) -> bool:
+    """Whether a YCbCr array has no colour to speak of (black and white, or nearly): no skin tone to find faces by."""
     chroma = np.hypot(ycc[..., 1] - 128.0, ycc[..., 2] - 128.0)
     return float(np.percentile(chroma, 95)) < COLOURLESS_CHROMA
 
 
-def _faces(small: Image.Image, dense_skin: npt.NDArray[np.bool_], radius: int) -> npt.NDArray[np.bool_]:
+def _faces(small: Image.Image, dense_skin: npt.NDArray[np.bool_] | None, radius: int) -> npt.NDArray[np.bool_]:
     """Faces: each frontal face the cascade finds where skin tone is dense, with the dense skin tone of its head
     (hair and chin in skin tone, out to ``HEAD_GROW``).  Dense skin tone with no face in it (a cup's lit rim,
-    wood, a lamp) is no face: it stays salient through the skin prior, no more.  A black-and-white photo has no
-    skin tone: there the search looks where a first pass on a smaller copy found likely faces, and the whole head
-    around each face is kept."""
-    out = np.zeros(dense_skin.shape, dtype=bool)
+    wood, a lamp) is no face: it stays salient through the skin prior, no more.  A black-and-white photo
+    (``dense_skin`` None) has no skin tone: there the search looks where a first pass on a smaller copy found likely
+    faces, and the whole head around each face is kept."""
     gray = small.convert("L")
-    colourless = _colourless(small)
-    head_tone = np.ones_like(dense_skin) if colourless else dense_skin
-    for x, y, w, h in find_faces(gray, likely_faces(gray) if colourless else dense_skin):
+    out = np.zeros((gray.height, gray.width), dtype=bool)
+    for x, y, w, h in find_faces(gray, likely_faces(gray) if dense_skin is None else dense_skin):
         rows, cols = _head((x, y, w, h))
-        out[rows, cols] |= head_tone[rows, cols]
+        out[rows, cols] |= True if dense_skin is None else dense_skin[rows, cols]
         out[y : y + h, x : x + w] = True
     grown: npt.NDArray[np.bool_] = dilate(out, radius * 2)
     return grown
@@ -479,13 +475,14 @@ def analyse(image: Image.Image) -> Analysis:
     h, w = rgb.shape[:2]
     radius = max(1, round(max(h, w) / 128))
     base, edges = _contrast_and_edges(rgb, radius)
-    skin = SKIN_WEIGHT * _skin(small, radius)
+    ycc = np.asarray(small.convert("YCbCr"), dtype=np.float64)
+    skin = SKIN_WEIGHT * _skin(ycc, radius)
     hull = _hull(np.maximum(base, skin))
     soft = _blur(np.stack([_enclosure(base), hull], axis=-1), radius * 2)
     saliency = np.maximum(
         np.maximum(base, ENCLOSURE_WEIGHT * soft[..., 0]), np.maximum(skin, HULL_WEIGHT * soft[..., 1])
     )
-    faces = _faces(small, skin >= PROTECT_SKIN, radius)
+    faces = _faces(small, None if _colourless(ycc) else skin >= PROTECT_SKIN, radius)
     objects = _main_object(saliency, radius) | _features(saliency, radius)
     # A portrait's subject is its face: the body's salient parts then cost Occ but are not kept clear.
     protected = (hull > 0) | (faces if faces.any() else objects)
