@@ -232,9 +232,10 @@ def _grown(analysis: Analysis, canvas: tuple[int, int], chosen: Candidate, avoid
     return chosen
 
 
-def _occ_centred(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> float:
-    """``Occ`` of the layout's element boxes moved, together, to the centre of the canvas."""
-    return analysis.occupancy(centred([e.box for e in layout.elements], canvas))
+def _keeps_off_centre(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> bool:
+    """``calm_or_off_centre`` for a realised layout, against its element boxes moved, together, to the centre."""
+    occ_centred = analysis.occupancy(centred([e.box for e in layout.elements], canvas))
+    return calm_or_off_centre(layout.occ, occ_centred, 0.001)
 
 
 def _touches_a_face(analysis: Analysis, layout: Layout) -> bool:
@@ -246,12 +247,12 @@ def _acceptable(analysis: Analysis, layout: Layout, canvas: tuple[int, int]) -> 
     """Whether a realised layout keeps off the image's subject.
 
     No element or panel may touch a face, and its ``Occ`` must stay under ``OCC_LIMIT`` and, on ground that is
-    not calm, below that of the same boxes centred on the canvas (``calm_or_off_centre``); otherwise the caller
+    not calm, below that of the same boxes centred on the canvas (``_keeps_off_centre``); otherwise the caller
     tries the next candidate, and then drops the lowest-priority text.
     """
     if _touches_a_face(analysis, layout):
         return False
-    return layout.occ <= OCC_LIMIT and calm_or_off_centre(layout.occ, _occ_centred(analysis, layout, canvas), 0.001)
+    return layout.occ <= OCC_LIMIT and _keeps_off_centre(analysis, layout, canvas)
 
 
 def _fallback(
@@ -292,7 +293,7 @@ def _fallback(
         seen.add(placement)
         if layout.occ > FALLBACK_OCC_LIMIT:
             continue
-        if not calm_or_off_centre(layout.occ, _occ_centred(analysis, layout, request.canvas), 0.001):
+        if not _keeps_off_centre(analysis, layout, request.canvas):
             continue
         key = (analysis.protected(layout.footprint) > 0.0, layout.occ)
         if best is None or key < best[0]:
