@@ -168,6 +168,16 @@ def boxes_of(layout: dict[str, Any], *, panels: bool = False) -> list[tuple[int,
     return [tuple(e["box"]) for e in layout["elements"] if (e["role"] == "panel") == panels]
 
 
+def covering(layout: dict[str, Any], *regions: tuple[float, ...]) -> list[tuple[int, ...]]:
+    """The element and panel boxes of a layout that touch any of the regions (x0, y0, x1, y1)."""
+    boxes = boxes_of(layout) + boxes_of(layout, panels=True)
+    return [box for box in boxes if any(_intersects(box, region) for region in regions)]
+
+
+def _intersects(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
 def font_cmap(face: str) -> frozenset[int]:
     """Code points of a face, read here with fontTools (independently of the renderer's cache)."""
     return _cmap(str(font_path(face)))

@@ -18,7 +18,7 @@ from poster_composer.gallery import TEXT_SETS, Rendered, cases, fixtures_dir, lo
 from poster_composer.renderer import PosterRequest, render_posters
 from poster_composer.renderer.posterlayout import aggregate
 from poster_composer.renderer.wrap import normalise
-from tests.unit.composer.conftest import canvas, open_photo, request_for
+from tests.unit.composer.conftest import canvas, covering, open_photo, request_for
 from tests.unit.composer.test_render_matrix import check_contrast, check_geometry
 from tests.unit.composer.test_subject import ASTRONAUT_FACE
 
@@ -213,16 +213,15 @@ def test_a_face_on_busy_ground_stays_clear_of_the_band() -> None:
     # GIVEN the astronaut's head, at three quarters of its size, in the middle of a checkerboard
     background = _busy_ground("checkerboard").resize((300, 300), Image.Resampling.NEAREST)
     background.paste(open_photo("astronaut.png").crop((150, 30, 310, 210)).resize((120, 135)), (90, 82))
-    face = [
-        round(90 + 0.75 * (v - 150)) if i % 2 == 0 else round(82 + 0.75 * (v - 30))
-        for i, v in enumerate(ASTRONAUT_FACE)
-    ]
+    # her hand-measured face, through the crop (from 150, 30), the scale (0.75) and the paste (at 90, 82)
+    crop, paste = (150, 30, 150, 30), (90, 82, 90, 82)
+    face = tuple(round(at + 0.75 * (v - origin)) for v, origin, at in zip(ASTRONAUT_FACE, crop, paste, strict=True))
     # WHEN rendered
     poster = render_posters(background, PosterRequest(title=("Summer Nights",), subtitle=("Open-air",)))[0]
     # THEN the title is set on a band that keeps off the face
     layout = poster.layout
     assert any(e["role"] == "title" for e in layout["elements"])
-    assert [e["box"] for e in layout["elements"] if _iou(e["box"], face) > 0.0] == []
+    assert covering(layout, face) == []
 
 
 def _panel_fills() -> list[float]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from PIL import Image
 
@@ -12,7 +10,7 @@ from poster_composer.renderer import PosterRequest, render_posters
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.faces import find_faces
 from poster_composer.renderer.reframe import crop_box, reframe
-from tests.unit.composer.conftest import boxes_of, logo_path, open_photo, request_for
+from tests.unit.composer.conftest import boxes_of, covering, logo_path, open_photo, request_for
 
 # Hand-measured on the original files (pixels, x1/y1 exclusive): forehead to chin, cheek to cheek.
 ASTRONAUT_FACE = (178, 62, 282, 182)
@@ -29,16 +27,6 @@ CASES = [
 ]
 
 
-def _intersects(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
-
-
-def _covering(layout: dict[str, Any], *regions: tuple[float, ...]) -> list[tuple[int, ...]]:
-    """The element and panel boxes of a layout that touch any of the regions."""
-    boxes = boxes_of(layout) + boxes_of(layout, panels=True)
-    return [box for box in boxes if any(_intersects(box, region) for region in regions)]
-
-
 @pytest.mark.parametrize("case", CASES, ids=[f"{c[0].split('.')[0]}-{c[2]}-u{c[3]}" for c in CASES])
 def test_face_is_not_covered(case: tuple[str, tuple[int, int, int, int], str, int]) -> None:
     # GIVEN a photo with a face whose box was measured by hand
@@ -47,7 +35,7 @@ def test_face_is_not_covered(case: tuple[str, tuple[int, int, int, int], str, in
     # WHEN rendered at its own size
     poster = render_posters(background, request_for(text_set, underlay=underlay))[0]
     # THEN no element and no panel touches the face
-    assert _covering(poster.layout, face) == []
+    assert covering(poster.layout, face) == []
 
 
 def test_face_is_not_covered_by_the_title_request_of_issue_3() -> None:
@@ -62,7 +50,7 @@ def test_face_is_not_covered_by_the_title_request_of_issue_3() -> None:
     # WHEN rendered
     layout = render_posters(background, request)[0].layout
     # THEN the face is clear of the block (panel included)
-    assert _covering(layout, ASTRONAUT_FACE) == []
+    assert covering(layout, ASTRONAUT_FACE) == []
 
 
 # A 1:1 close-up of the cat (the original's centre square, ×3): its eyes and nose, measured by hand.
@@ -77,7 +65,7 @@ def test_a_close_ups_eyes_and_nose_are_not_covered(text_set: str, underlay: int)
     # WHEN rendered
     poster = render_posters(background, request_for(text_set, underlay=underlay))[0]
     # THEN no element and no panel touches an eye or the nose, and nothing is dropped for it
-    assert _covering(poster.layout, *CLOSE_UP_FEATURES) == []
+    assert covering(poster.layout, *CLOSE_UP_FEATURES) == []
     assert poster.layout["dropped"] == []
 
 
@@ -126,7 +114,7 @@ def test_the_rockets_nose_cone_is_not_covered(text_set: str, underlay: int) -> N
     # WHEN rendered
     poster = render_posters(photo, request_for(text_set, underlay=underlay, size=(1080, 1080)))[0]
     # THEN no element and no panel (a band's included) covers the nose cone
-    assert _covering(poster.layout, _on_poster(NOSE_CONE, photo, (1080, 1080))) == []
+    assert covering(poster.layout, _on_poster(NOSE_CONE, photo, (1080, 1080))) == []
 
 
 @pytest.mark.parametrize("size", [(1080, 1080), (1080, 1920), (640, 427)], ids=["square", "story", "original"])
@@ -145,7 +133,7 @@ def test_the_demo_launch_posters_keep_the_nose_cone_clear(size: tuple[int, int])
     # WHEN rendered
     poster = render_posters(photo, request)[0]
     # THEN neither the text nor its panel covers the nose cone
-    assert _covering(poster.layout, _on_poster(NOSE_CONE, photo, size)) == []
+    assert covering(poster.layout, _on_poster(NOSE_CONE, photo, size)) == []
 
 
 @pytest.mark.parametrize("underlay", [0, 2])
@@ -164,7 +152,7 @@ def test_no_text_or_panel_touches_a_face_on_a_banner(aspect: str, text_set: str,
     faces = find_faces(background.convert("L").resize((round(size[0] / scale), round(size[1] / scale))))
     assert len(faces) == 1
     x, y, w, h = (round(v * scale) for v in faces[0])
-    assert _covering(poster.layout, (x, y, x + w, y + h)) == []
+    assert covering(poster.layout, (x, y, x + w, y + h)) == []
 
 
 @pytest.mark.parametrize("text_set", ["latin-short", "latin-long", "zh-long", "mixed-long"])
@@ -177,7 +165,7 @@ def test_no_text_or_panel_touches_a_face_in_black_and_white(aspect: str, text_se
     # WHEN rendered with one panel behind the text
     poster = render_posters(photo, request_for(text_set, underlay=1, size=size))[0]
     # THEN no element and no panel touches her hand-measured face
-    assert _covering(poster.layout, _on_poster(ASTRONAUT_FACE, photo, size)) == []
+    assert covering(poster.layout, _on_poster(ASTRONAUT_FACE, photo, size)) == []
 
 
 ASTRONAUT_CASES = [case for case in cases(fixtures_dir()) if case.photo.name == "astronaut.png"]
