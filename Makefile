@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml layers/common/requirements.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
+# The independent salient-object judge's weights for the gallery and its tests (never deployed).
+JUDGE_MODEL := .cache/judge/isnet.onnx
+$(JUDGE_MODEL): | $(STAMP)
+	$(PY) tools/fetch_judge_model.py
+
 .PHONY: install
 install: $(STAMP) ## create .venv and install everything (poster-composer lands in .venv/bin)
 
@@ -42,15 +47,15 @@ lint-infra: $(STAMP) ## cfn-lint, statelint (raw and substituted), sam validate 
 	$(PY) tools/lint_infra.py
 
 .PHONY: pytest
-pytest: $(STAMP) ## unit, integration and end-to-end tests
+pytest: $(STAMP) $(JUDGE_MODEL) ## unit, integration and end-to-end tests
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: test-unit
-test-unit: $(STAMP) ## unit tests only (no sockets)
+test-unit: $(STAMP) $(JUDGE_MODEL) ## unit tests only (no sockets)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: gallery
-gallery: $(STAMP) ## render every fixture x aspect ratio x text set into out/gallery/index.html
+gallery: $(STAMP) $(JUDGE_MODEL) ## render every fixture x aspect ratio x text set into out/gallery/index.html
 	PYTHONPATH=layers/composer:layers/common:. $(PY) -m poster_composer.gallery out/gallery
 
 .PHONY: bench

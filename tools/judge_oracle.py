@@ -1,13 +1,13 @@
 """How low can the independent judge's Occ go on the gallery's canvases?  An oracle lower bound.
 
 For each fixture photo × aspect ratio of the gallery (reframed as the gallery does, 1080 px on the long side),
-the judge's own saliency map (OpenCV's fine-grained static saliency, which the renderer never sees) is searched
+a judge's own saliency map (``poster_composer.judges``, which the renderer never sees) is searched
 exhaustively for the calmest axis-aligned box of a given share of the canvas (widths 25–90 % of the canvas,
 the height following from the area).  Its mean saliency is the lowest ``judge Occ`` any single text block of
 that size could reach on that canvas, by construction of the metric (mean saliency under the union of boxes).
 
-Usage: ``PYTHONPATH=layers/composer:layers/common:. python tools/judge_oracle.py [--estimator spectral-residual]``
-(the second opinion the gallery also reports; the default is the fine-grained judge).
+Usage: ``PYTHONPATH=layers/composer:layers/common:. python tools/judge_oracle.py [--estimator NAME]``
+(``salient-object``, the default, ``fine-grained`` or ``spectral-residual``: the opinions the gallery reports).
 
 It prints, per canvas, the best box's mean saliency at 12 %, 20 % and 30 % of the canvas, then the median of
 each over the canvases: the issue's goal (a median ≤ 0.15 over the gallery) against what any layout could do.
@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from poster_composer.gallery import ASPECTS, JUDGES, canvas_size, fixtures_dir, judge_saliency
+from poster_composer.gallery import ASPECTS, canvas_size, fixtures_dir
+from poster_composer.judges import JUDGES, judge_saliency
 from poster_composer.renderer.reframe import reframe
 from poster_composer.renderer.source import load_background
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                 background = reframe(load_background(source), canvas_size(ratio, 1080))
             judge = judge_saliency(background, estimator)
             if judge is None:
-                print("opencv-contrib is not installed (the dev extra)", file=sys.stderr)
+                print("the judge is not installed: the dev extra and tools/fetch_judge_model.py", file=sys.stderr)
                 return 1
             found = {area: calmest_box(judge, area) for area in AREAS}
             for area, value in found.items():

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from poster_composer.judges import judge_saliency
 from poster_composer.renderer import PosterRequest, RenderedPoster, RendererError, render_posters
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.fonts import font_path
@@ -191,34 +192,14 @@ def render_case(case: Case, long_side: int, logo: bytes | None) -> Rendered:
     return Rendered(case, background, poster, None, (time.perf_counter() - start) * 1000)
 
 
-JUDGES = ("fine-grained", "spectral-residual")
-
-
-def judge_saliency(background: Image.Image, estimator: str = "fine-grained") -> Array | None:
-    """An OpenCV static saliency map (opencv-contrib, a dev dependency) on a copy 256 px long, in [0, 1];
-    ``None`` when OpenCV is not installed.  The renderer never uses either: they are independent judges.
-
-    ``fine-grained`` (Montabone & Soto: centre-surround intensity differences, so texture reads as salient) is
-    the judge issue #10 names; ``spectral-residual`` (Hou & Zhang: what the log spectrum does not predict, so a
-    repeated texture reads as plain but is stretched to its own peak) is a second opinion."""
-    try:
-        import cv2  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    scale = 256 / max(background.size)
-    size = (max(1, round(background.width * scale)), max(1, round(background.height * scale)))
-    bgr = np.ascontiguousarray(np.asarray(background.convert("RGB").resize(size, Image.Resampling.BILINEAR))[..., ::-1])
-    if estimator == "fine-grained":
-        model: Any = cv2.saliency.StaticSaliencyFineGrained_create()  # type: ignore[attr-defined,unused-ignore]
-    else:
-        model = cv2.saliency.StaticSaliencySpectralResidual_create()  # type: ignore[attr-defined,unused-ignore]
-    found, saliency = model.computeSaliency(bgr)
-    if not found:
-        return None
-    out: Array = np.asarray(saliency, dtype=np.float64)
-    if estimator != "fine-grained":  # an unnormalised spectrum: stretched to its peak
-        out = out / max(float(out.max()), 1e-12)
-    return np.clip(out, 0.0, 1.0)
+# Each judge's metrics key and name in the summary; "judge_occ" is the one issue #10's bounds apply to.
+JUDGE_KEYS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "salient-object": ("judge_occ", "judge (salient object, ISNet)"),
+        "fine-grained": ("fine_grained_occ", "OpenCV fine-grained"),
+        "spectral-residual": ("spectral_residual_occ", "OpenCV spectral residual"),
+    }
+)
 
 
 def poster_metrics(item: Rendered) -> dict[str, Any]:
@@ -227,12 +208,14 @@ def poster_metrics(item: Rendered) -> dict[str, Any]:
         return {"error": item.error}
     layout = item.poster.layout
     saliency, gradients = analyse(item.background).saliency, gradient_map(item.background)
-    judge, second = (judge_saliency(item.background, estimator) for estimator in JUDGES)
+    judged = {estimator: judge_saliency(item.background, estimator) for estimator in JUDGE_KEYS}
     margins = [ln["contrast"] - ln["required"] for e in layout["elements"] for ln in e.get("lines", [])]
     return {
         **poster_scores(layout, saliency, gradients),
-        "judge_occ": poster_scores(layout, judge, gradients)["occ"] if judge is not None else None,
-        "second_judge_occ": poster_scores(layout, second, gradients)["occ"] if second is not None else None,
+        **{
+            JUDGE_KEYS[estimator][0]: None if judge is None else poster_scores(layout, judge, gradients)["occ"]
+            for estimator, judge in judged.items()
+        },
         "presence": title_presence(layout),
         "coverage": block_coverage(layout),
         "panel_fills": panel_fills(layout),
@@ -247,8 +230,13 @@ LEGEND = (
     ("Occ", "PosterLayout occlusion: mean saliency (the renderer's map) under the union of all boxes; lower is better"),
     (
         "judge Occ",
-        "the same under OpenCV's fine-grained saliency, which the renderer never sees (≤ 0.35, median ≤ 0.15);"
-        " the summary adds OpenCV's spectral residual as a second opinion",
+        "the same under a salient-object detector the renderer never sees (ISNet, the kind of map PosterLayout's"
+        " Occ is defined on: the whole figure, not only its face; ≤ 0.35, median ≤ 0.15)",
+    ),
+    (
+        "fine-grained",
+        "the same under OpenCV's fine-grained saliency, also independent (texture reads as salient to it);"
+        " the summary adds OpenCV's spectral residual as a third opinion",
     ),
     ("Uti", "PosterLayout utilisation: share of the non-salient area the boxes use; higher is better"),
     ("Rea", "PosterLayout unreadability: mean Sobel gradient under text not on a panel; lower is better"),
@@ -278,7 +266,8 @@ def _cell(item: Rendered, meta: dict[str, Any]) -> str:
     dropped = ", ".join(f"{d['role']} {d.get('index', '')} “{d.get('text', '')}”" for d in layout["dropped"])
     figures = (
         f"presence {_fmt(meta['presence'])} · coverage {_fmt(meta['coverage'], 2)} · Occ {_fmt(meta['occ'])} · "
-        f"judge Occ {_fmt(meta['judge_occ'])} · Uti {_fmt(meta['uti'])} · contrast {_fmt(meta['contrast'], 2)}"
+        f"judge Occ {_fmt(meta['judge_occ'])} · fine-grained {_fmt(meta['fine_grained_occ'])} · "
+        f"Uti {_fmt(meta['uti'])} · contrast {_fmt(meta['contrast'], 2)}"
     )
     return (
         f"<figure><a href='{item.case.name}'><img src='{item.case.name}' loading='lazy'></a><figcaption>"
@@ -294,7 +283,6 @@ def summary(metas: list[dict[str, Any]]) -> list[str]:
     ok = [m for m in metas if "error" not in m]
     presence = np.array([m["presence"] for m in ok]) if ok else np.zeros(1)
     coverage = np.array([m["coverage"] for m in ok]) if ok else np.zeros(1)
-    judge = [m["judge_occ"] for m in ok if m["judge_occ"] is not None]
     lines = comparison_table(aggregate(ok)).splitlines()
     lines.append(f"presence: median {np.median(presence):.4f}, p10 {np.percentile(presence, 10):.4f}")
     lines.append(f"coverage: median {np.median(coverage):.4f}")
@@ -304,10 +292,10 @@ def summary(metas: list[dict[str, Any]]) -> list[str]:
             f"panel fill: min {fills.min():.3f}, p10 {np.percentile(fills, 10):.3f}, median {np.median(fills):.3f}, "
             f"share >= 0.35 {(fills >= 0.35).mean():.3f} ({fills.size} panels)"
         )
-    if judge:
-        lines.append(f"judge Occ (OpenCV fine-grained): median {np.median(judge):.4f}, max {max(judge):.4f}")
-        second = [m["second_judge_occ"] for m in ok]
-        lines.append(f"second judge Occ (spectral residual): median {np.median(second):.4f}, max {max(second):.4f}")
+    for key, name in JUDGE_KEYS.values():
+        judged = [m[key] for m in ok if m[key] is not None]
+        if judged:
+            lines.append(f"{name} Occ: median {np.median(judged):.4f}, max {max(judged):.4f}")
     drops = sum(bool(m.get("dropped")) for m in ok)
     lines.append(f"posters {len(ok)}, failed {len(metas) - len(ok)}, with drops reported {drops}")
     return lines

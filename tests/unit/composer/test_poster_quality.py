@@ -72,24 +72,39 @@ def test_posterlayout_metrics_reach_the_goals() -> None:
     assert scores["ali"] <= 0.005, scores
 
 
+def _judged(key: str) -> list[float]:
+    judged = [meta[key] for _, meta in _ok()]
+    assert all(value is not None for value in judged), "a judge is missing: the dev extra, tools/fetch_judge_model.py"
+    return judged
+
+
+@pytest.mark.xfail(strict=True, reason="the renderer keeps faces and cores clear, not yet whole figures")
 def test_independent_judge_every_poster() -> None:
-    # THEN OpenCV's fine-grained saliency (never used by the renderer) finds every poster's Occ ≤ 0.35
-    judged = [meta["judge_occ"] for _, meta in _ok()]
-    assert all(value is not None for value in judged), "opencv-contrib missing: install the dev extra"
-    assert max(judged) <= 0.35, max(judged)
+    # THEN a salient-object detector the renderer never sees (ISNet: the whole figure, as PosterLayout's Occ is
+    # defined) finds every poster's Occ ≤ 0.35
+    assert max(_judged("judge_occ")) <= 0.35, max(_judged("judge_occ"))
+
+
+def test_independent_judge_median() -> None:
+    assert float(np.median(_judged("judge_occ"))) <= 0.15, np.median(_judged("judge_occ"))
+
+
+def test_fine_grained_judge_every_poster() -> None:
+    # THEN OpenCV's fine-grained saliency, a second independent judge, also finds every poster's Occ ≤ 0.35
+    assert max(_judged("fine_grained_occ")) <= 0.35, max(_judged("fine_grained_occ"))
 
 
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "median judged Occ is ~0.22: on texture (gravel, star field) any place is salient to this judge, and the"
-        " calmest single box of each gallery canvas (tools/judge_oracle.py, on the judge's own map) has a median of"
-        " 0.149 at 12 % of the canvas and 0.188 at 20 % (the block must cover a median of 15 %)"
+        "median Occ under the fine-grained judge is ~0.22: on texture (gravel, star field) any place is salient to"
+        " it, and the calmest single box of each gallery canvas (tools/judge_oracle.py --estimator fine-grained, on"
+        " its own map) has a median of 0.149 at 12 % of the canvas and 0.188 at 20 % (the block covers a median"
+        " of 15 % at least)"
     ),
 )
-def test_independent_judge_median() -> None:
-    judged = [meta["judge_occ"] for _, meta in _ok()]
-    assert float(np.median(judged)) <= 0.15, np.median(judged)
+def test_fine_grained_judge_median() -> None:
+    assert float(np.median(_judged("fine_grained_occ"))) <= 0.15, np.median(_judged("fine_grained_occ"))
 
 
 def _phrase_bounds(text: str) -> set[int]:
