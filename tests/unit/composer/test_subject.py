@@ -182,3 +182,33 @@ def test_no_text_or_panel_touches_the_faces_the_analysis_protects(case: Case) ->
     faces = analyse(item.background)
     for box in boxes_of(item.poster.layout) + boxes_of(item.poster.layout, panels=True):
         assert faces.face(box) == 0.0, box
+
+
+# Hand-measured on the original files: the astronaut's suit below the neck ring; the coffee's saucer beside and
+# below the cup (its left part and its front rim).
+ASTRONAUT_CHEST = (70, 300, 320, 512)
+SAUCER = ((85, 140, 170, 320), (160, 320, 400, 370))
+
+
+@pytest.mark.parametrize(("text_set", "underlay"), [("latin-short", 0), ("zh-short", 2), ("mixed-short", 1)])
+def test_a_portraits_body_is_left_clear_where_there_is_room(text_set: str, underlay: int) -> None:
+    # GIVEN the astronaut reframed to a square, where the short sets once sat on her suit
+    photo = open_photo("astronaut.png")
+    # WHEN rendered
+    poster = render_posters(photo, request_for(text_set, underlay=underlay, size=(1080, 1080)))[0]
+    # THEN the text and its backing keep off her body: the wall beside her head takes them
+    assert covering(poster.layout, _on_poster(ASTRONAUT_CHEST, photo, (1080, 1080))) == []
+
+
+@pytest.mark.parametrize(
+    ("aspect", "text_set", "underlay"),
+    [("16x9", "mixed-short", 1), ("1x4", "latin-short", 2), ("1x4", "zh-short", 1), ("1x4", "zh-short", 2)],
+)
+def test_a_cups_saucer_is_left_clear_where_there_is_room(aspect: str, text_set: str, underlay: int) -> None:
+    # GIVEN the coffee reframed as the gallery does, where these sets once sat on the saucer
+    photo = open_photo("coffee.png")
+    size = canvas_size(ASPECTS[aspect], 1080)
+    # WHEN rendered
+    poster = render_posters(photo, request_for(text_set, underlay=underlay, size=size))[0]
+    # THEN the text and its backing keep off the saucer as well as the cup: the table takes them
+    assert covering(poster.layout, *(_on_poster(region, photo, size) for region in SAUCER)) == []

@@ -24,7 +24,11 @@ The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On 
   part of the frame: a cat's eyes and nose), which the layout keeps every element and panel off whenever
   it can.  In a portrait (a face found) the face is the subject: the salient parts of the body and the
   background are not protected (they still cost ``Occ``), so a title may sit over the body, as on a film
-  poster;
+  poster, when nothing better is free;
+- **figure** (0/1): the rest of what a viewer sees as the subject, which text avoids where there is room (it costs,
+  it is not forbidden): in a portrait, the body under each face (``BODY_WIDTH`` face widths wide, down to the
+  frame's foot); otherwise the convex hull of the main object (a cup, its spoon and the rim of its saucer make the
+  cup on its saucer);
 - **edges** (0–1): gradient magnitude of the lightness, on an absolute scale (busy = high);
 - summed-area tables of both, so the mean over any box costs O(1).
 
@@ -38,7 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from poster_composer.renderer.faces import Box, find_faces, integral_image, likely_faces
 from poster_composer.renderer.morphology import dilate
@@ -100,6 +104,8 @@ class Analysis:
         The protected regions (faces, the subject hull) on the small copy.
     faces_sat:
         Summed-area table of the faces alone (the cascade's faces and their heads' skin tone), which weigh most.
+    figure_sat:
+        Summed-area table of the figure (a portrait's body, the main object's hull).
     """
 
     scale: float
@@ -111,6 +117,7 @@ class Analysis:
     protected_sat: SummedArea
     protected_mask: npt.NDArray[np.bool_]
     faces_sat: SummedArea | None = None
+    figure_sat: SummedArea | None = None
 
     def _small_box(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         s = self.scale
@@ -242,6 +249,7 @@ UPRIGHT_STANDOUT = 2.0  # over wide objects, its columns above them are at least
 UPRIGHT_WEIGHT = 0.6  # the saliency given to that body (salient: text may still touch it)
 UPRIGHT_TIP = 0.35  # but its top (a rocket's nose cone), this share of its height, is protected
 FEATURE_GROW = 0.035  # the features' air, as a share of the short side
+BODY_WIDTH = 4.0  # a portrait's body under its face, in face widths
 
 
 def _hull(values: Array) -> Array:
@@ -310,7 +318,9 @@ def _colourless(ycc: Array) -> bool:
     return float(np.percentile(chroma, 95)) < COLOURLESS_CHROMA
 
 
-def _faces(small: Image.Image, dense_skin: npt.NDArray[np.bool_] | None, radius: int) -> npt.NDArray[np.bool_]:
+def _faces(
+    small: Image.Image, dense_skin: npt.NDArray[np.bool_] | None, radius: int
+) -> tuple[npt.NDArray[np.bool_], list[Box]]:
     """Faces: each frontal face the cascade finds where skin tone is dense, with the dense skin tone of its head
     (hair and chin in skin tone, out to ``HEAD_GROW``).  Dense skin tone with no face in it (a cup's lit rim,
     wood, a lamp) is no face: it stays salient through the skin prior, no more.  A black-and-white photo
@@ -318,12 +328,51 @@ def _faces(small: Image.Image, dense_skin: npt.NDArray[np.bool_] | None, radius:
     faces, and the whole head around each face is kept."""
     gray = small.convert("L")
     out = np.zeros((gray.height, gray.width), dtype=bool)
-    for x, y, w, h in find_faces(gray, likely_faces(gray) if dense_skin is None else dense_skin):
+    found = find_faces(gray, likely_faces(gray) if dense_skin is None else dense_skin)
+    for x, y, w, h in found:
         rows, cols = _head((x, y, w, h))
         out[rows, cols] |= True if dense_skin is None else dense_skin[rows, cols]
         out[y : y + h, x : x + w] = True
     grown: npt.NDArray[np.bool_] = dilate(out, radius * 2)
-    return grown
+    return grown, found
+
+
+def _bodies(faces: list[Box], shape: tuple[int, int]) -> npt.NDArray[np.bool_]:
+    """The body under each face: from below the head to the frame's foot, ``BODY_WIDTH`` face widths wide."""
+    out = np.zeros(shape, dtype=bool)
+    for x, y, w, h in faces:
+        top = round(y + (1 + HEAD_GROW[3]) * h)
+        side = round((BODY_WIDTH - 1) / 2 * w)
+        out[top:, max(0, x - side) : x + w + side] = True
+    return out
+
+
+def _convex_hull(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The convex hull of a mask, filled: an object's silhouette is close to the hull of its salient parts (a cup,
+    its spoon and the rim of its saucer make the whole cup on its saucer)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return mask
+    firsts = mask[rows].argmax(axis=1)
+    lasts = mask.shape[1] - 1 - mask[rows, ::-1].argmax(axis=1)
+    points = sorted({(int(x), int(y)) for y, *ends in zip(rows, firsts, lasts, strict=True) for x in ends})
+    hull = _chain(points)[:-1] + _chain(points[::-1])[:-1]  # Andrew's monotone chain: lower half, then upper
+    filled = Image.new("1", (mask.shape[1], mask.shape[0]), 0)
+    ImageDraw.Draw(filled).polygon(hull if len(hull) > 2 else points, fill=1, outline=1)
+    return np.asarray(filled, dtype=bool)
+
+
+def _chain(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One half of a convex hull: the points, in the given order, that keep turning left."""
+    out: list[tuple[int, int]] = []
+    for x, y in points:
+        while len(out) >= 2:
+            (ax, ay), (bx, by) = out[-2], out[-1]
+            if (bx - ax) * (y - ay) - (by - ay) * (x - ax) > 0:
+                break
+            out.pop()
+        out.append((x, y))
+    return out
 
 
 def _main_object(saliency: Array, radius: int) -> npt.NDArray[np.bool_]:
@@ -482,9 +531,11 @@ def analyse(image: Image.Image) -> Analysis:
     saliency = np.maximum(
         np.maximum(base, ENCLOSURE_WEIGHT * soft[..., 0]), np.maximum(skin, HULL_WEIGHT * soft[..., 1])
     )
-    faces = _faces(small, None if _colourless(ycc) else skin >= PROTECT_SKIN, radius)
-    objects = _main_object(saliency, radius) | _features(saliency, radius)
-    # A portrait's subject is its face: the body's salient parts then cost Occ but are not kept clear.
+    faces, face_boxes = _faces(small, None if _colourless(ycc) else skin >= PROTECT_SKIN, radius)
+    main_object = _main_object(saliency, radius)
+    objects = main_object | _features(saliency, radius)
+    figure = _bodies(face_boxes, (h, w)) if face_boxes else _convex_hull(main_object)
+    # A portrait's subject is its face: its body is figure, avoided where there is room, but not kept clear.
     protected = (hull > 0) | (faces if faces.any() else objects)
     upright = _upright(objects, saliency, edges)
     if upright.any():
@@ -501,4 +552,5 @@ def analyse(image: Image.Image) -> Analysis:
         SummedArea(protected.astype(np.float64)),
         protected,
         SummedArea(faces.astype(np.float64)),
+        SummedArea(figure.astype(np.float64)),
     )

@@ -4,8 +4,9 @@ A candidate's score is the mean saliency under its element boxes (``Occ``), the 
 (its backing's span for bands and scrims), a penalty for smaller type (``SIZE_WEIGHT``: a poster's title
 carries the image), a large one for a Latin word broken across lines (larger between any two characters
 than at a hyphenation point), one for a panel hugging the block that its text would leave mostly empty
-(``MIN_PANEL_FILL``), and a large one when the footprint (panel included, with a little air around) touches
-a face or the subject (``Analysis.protected``).  The relaxed search (``FREE``) tries a finer grid of free
+(``MIN_PANEL_FILL``), a large one when the footprint (panel included, with a little air around) touches
+a face or the subject (``Analysis.protected``), and a smaller one for the share of it on the figure (a portrait's
+body, the main object's hull: ``FIGURE_WEIGHT``).  The relaxed search (``FREE``) tries a finer grid of free
 positions.
 """
 
@@ -44,6 +45,7 @@ BROKEN_WORD_PENALTY = 0.6
 TITLE_BREAK_WEIGHT = 3.0  # a headline broken inside a word (Sum- / mer) is worse than smaller type
 MIN_PANEL_FILL = 0.35  # a panel hugging the block is at least this full of text (issue #10)
 EMPTY_PANEL_PENALTY = 1.0  # as for a position no better than dead centre: only as a last resort
+FIGURE_WEIGHT = 0.5  # per share of the footprint on the figure (a portrait's body, an object's hull)
 CALM_OCC = 0.08  # ground this calm (mean saliency under the text) takes text anywhere, dead centre included
 FALLBACK_X_SLOTS = 17
 FALLBACK_Y_SLOTS = 21
@@ -156,7 +158,12 @@ def score_block(
     guarded = footprints + np.array([-guard, -guard, guard, guard])
     faces = analysis.protected_sat.means(guarded * analysis.scale).tolist()
     skin = analysis.faces_sat.means(guarded * analysis.scale).tolist() if analysis.faces_sat else [0.0] * len(places)
-    for (align, x, y), per_element, edges, face, on_skin in zip(places, saliency, edges_all, faces, skin, strict=True):
+    figure = (
+        analysis.figure_sat.means(footprints * analysis.scale).tolist() if analysis.figure_sat else [0.0] * len(places)
+    )
+    for (align, x, y), per_element, edges, face, on_skin, on_figure in zip(
+        places, saliency, edges_all, faces, skin, figure, strict=True
+    ):
         occ = sum(per_element) / len(per_element)
         # No better than dead centre, on ground that is not calm: only as a last resort.
         worse_than_centre = 0.0 if calm_or_off_centre(occ, occ_centred[align], 0.002) else 1.0
@@ -164,7 +171,7 @@ def score_block(
         score = occ + 0.5 * max(per_element) + 0.5 * edges + base_penalty + worse_than_centre
         # Touching a face or the subject at all costs much; among such placements, the least overlap wins.
         score += FACE_PENALTY + OVERLAP_WEIGHT * face + SKIN_WEIGHT * on_skin if face > 0.0 else 0.0
-        score += 0.03 * (1 - abs(2 * centre_y - 1))
+        score += 0.03 * (1 - abs(2 * centre_y - 1)) + FIGURE_WEIGHT * on_figure
         scored.append((score, occ, align, x, y, face > 0.0))
     return scored
 
