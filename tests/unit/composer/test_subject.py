@@ -76,11 +76,14 @@ NOSE_CONE = (310, 127, 333, 166)
 TOWER_TOPS = ((0, 0, 60, 150), (560, 0, 640, 150))
 
 
-def _on_poster(region: tuple[int, ...], photo: Image.Image, size: tuple[int, int]) -> tuple[float, ...]:
+def _on_poster(
+    region: tuple[int, int, int, int], photo: Image.Image, size: tuple[int, int]
+) -> tuple[float, float, float, float]:
     """A region of the photo on the poster: mapped through the crop window the renderer reframes the photo with."""
     x0, y0, x1, _ = crop_box(analyse(photo), photo.size, size)
     scale = size[0] / (x1 - x0)
-    return tuple((v - o) * scale for v, o in zip(region, (x0, y0, x0, y0), strict=True))
+    left, top, right, bottom = region
+    return (left - x0) * scale, (top - y0) * scale, (right - x0) * scale, (bottom - y0) * scale
 
 
 def test_the_rockets_nose_cone_is_protected_and_the_towers_beside_it_are_not() -> None:
@@ -212,3 +215,31 @@ def test_a_cups_saucer_is_left_clear_where_there_is_room(aspect: str, text_set: 
     poster = render_posters(photo, request_for(text_set, underlay=underlay, size=size))[0]
     # THEN the text and its backing keep off the saucer as well as the cup: the table takes them
     assert covering(poster.layout, *(_on_poster(region, photo, size) for region in SAUCER)) == []
+
+
+# Hand-measured on chelsea.png: her forehead and left cheek (in focus), the blurred room right of her.
+CHELSEA_FOREHEAD = (130, 0, 330, 75)
+CHELSEA_LEFT_CHEEK = (30, 110, 120, 220)
+CHELSEA_SURROUNDINGS = (385, 0, 451, 300)
+
+
+def test_a_close_ups_figure_is_what_is_in_focus() -> None:
+    # GIVEN the cat's face filling a square, the room behind her out of focus
+    photo = open_photo("chelsea.png")
+    # WHEN the square is analysed
+    analysis = analyse(reframe(photo, (1080, 1080)))
+    # THEN the figure is the cat, all of her in focus, and not the room
+    assert analysis.figure(_on_poster(CHELSEA_FOREHEAD, photo, (1080, 1080))) > 0.6
+    assert analysis.figure(_on_poster(CHELSEA_LEFT_CHEEK, photo, (1080, 1080))) > 0.6
+    assert analysis.figure(_on_poster(CHELSEA_SURROUNDINGS, photo, (1080, 1080))) < 0.2
+
+
+@pytest.mark.parametrize(("text_set", "underlay"), [("zh-short", 2), ("mixed-long", 2)])
+def test_a_close_ups_text_goes_beside_the_figure_where_there_is_room(text_set: str, underlay: int) -> None:
+    # GIVEN the cat's face filling a square, where these sets once sat on her cheek or under her eye
+    photo = open_photo("chelsea.png")
+    # WHEN rendered
+    poster = render_posters(photo, request_for(text_set, underlay=underlay, size=(1080, 1080)))[0]
+    # THEN the block keeps off her forehead and left cheek
+    regions = (_on_poster(region, photo, (1080, 1080)) for region in (CHELSEA_FOREHEAD, CHELSEA_LEFT_CHEEK))
+    assert covering(poster.layout, *regions) == []

@@ -27,8 +27,9 @@ The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On 
   poster, when nothing better is free;
 - **figure** (0/1): the rest of what a viewer sees as the subject, which text avoids where there is room (it costs,
   it is not forbidden): in a portrait, the body under each face (``BODY_WIDTH`` face widths wide, down to the
-  frame's foot); otherwise the convex hull of the main object (a cup, its spoon and the rim of its saucer make the
-  cup on its saucer);
+  frame's foot); in a close-up with a defocused part (a shallow depth of field), what is in focus (the whole cat,
+  not its blurred surroundings); otherwise the convex hull of the main object (a cup, its spoon and the rim of its
+  saucer make the cup on its saucer);
 - **edges** (0–1): gradient magnitude of the lightness, on an absolute scale (busy = high);
 - summed-area tables of both, so the mean over any box costs O(1).
 
@@ -134,6 +135,10 @@ class Analysis:
     def face(self, box: tuple[float, float, float, float]) -> float:
         """Share of a full-resolution box covering a face."""
         return self.faces_sat.mean(*self._small_box(box)) if self.faces_sat else 0.0
+
+    def figure(self, box: tuple[float, float, float, float]) -> float:
+        """Share of a full-resolution box on the figure."""
+        return self.figure_sat.mean(*self._small_box(box)) if self.figure_sat else 0.0
 
     def mean_edges(self, box: tuple[float, float, float, float]) -> float:
         """Mean edge energy under a full-resolution box."""
@@ -249,6 +254,8 @@ UPRIGHT_STANDOUT = 2.0  # over wide objects, its columns above them are at least
 UPRIGHT_WEIGHT = 0.6  # the saliency given to that body (salient: text may still touch it)
 UPRIGHT_TIP = 0.35  # but its top (a rocket's nose cone), this share of its height, is protected
 FEATURE_GROW = 0.035  # the features' air, as a share of the short side
+DEFOCUSED = 0.15  # a close-up has a defocused part when a tenth of it has this little detail (of its 95th pct)
+IN_FOCUS = 0.35  # and is in focus where its detail reaches this share of the 95th percentile
 BODY_WIDTH = 4.0  # a portrait's body under its face, in face widths
 
 
@@ -337,7 +344,7 @@ def _faces(
     return grown, found
 
 
-def _bodies(faces: list[Box], shape: tuple[int, int]) -> npt.NDArray[np.bool_]:
+def _bodies(faces: list[Box], shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:
     """The body under each face: from below the head to the frame's foot, ``BODY_WIDTH`` face widths wide."""
     out = np.zeros(shape, dtype=bool)
     for x, y, w, h in faces:
@@ -345,6 +352,31 @@ def _bodies(faces: list[Box], shape: tuple[int, int]) -> npt.NDArray[np.bool_]:
         side = round((BODY_WIDTH - 1) / 2 * w)
         out[top:, max(0, x - side) : x + w + side] = True
     return out
+
+
+def _figure(
+    faces: list[Box],
+    main_object: npt.NDArray[np.bool_],
+    features: npt.NDArray[np.bool_],
+    lightness: Array,
+    radius: int,
+) -> npt.NDArray[np.bool_]:
+    """The figure (see the module doc): a portrait's bodies, a close-up's part in focus, or the main object's hull."""
+    if faces:
+        return _bodies(faces, main_object.shape)
+    if features.any() and not main_object.any():
+        return _in_focus(lightness, radius)
+    return _convex_hull(main_object)
+
+
+def _in_focus(lightness: Array, radius: int) -> npt.NDArray[np.bool_]:
+    """Where a close-up is in focus, when part of it is not (a shallow depth of field: what is sharp is the
+    subject): fine detail (lightness less its 1 px blur), spread, at least ``IN_FOCUS`` of its 95th percentile."""
+    detail = _blur(np.abs(lightness - _blur(lightness, 1)), radius * 3)
+    detail /= max(float(np.percentile(detail, 95)), 1e-6)
+    if float(np.percentile(detail, 10)) > DEFOCUSED:
+        return np.zeros(detail.shape, dtype=bool)
+    return detail >= IN_FOCUS
 
 
 def _convex_hull(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
@@ -392,10 +424,9 @@ def _main_object(saliency: Array, radius: int) -> npt.NDArray[np.bool_]:
     return np.zeros(saliency.shape, dtype=bool)
 
 
-def _contrast_and_edges(rgb: Array, radius: int) -> tuple[Array, Array]:
-    """The *contrast* saliency map (see the module doc) and the edge energy of an RGB array."""
-    h, w = rgb.shape[:2]
-    lab = _lab(rgb)
+def _contrast_and_edges(lab: Array, radius: int) -> tuple[Array, Array]:
+    """The *contrast* saliency map (see the module doc) and the edge energy of a Lab array."""
+    h, w = lab.shape[:2]
     # One blur pass for the Lab colour and the lightness gradient (edges) together.
     stacked = _blur(np.concatenate([lab, _gradient(lab[..., 0])[..., None]], axis=-1), radius)
     blurred = stacked[..., :3]
@@ -523,7 +554,8 @@ def analyse(image: Image.Image) -> Analysis:
     rgb = np.asarray(small, dtype=np.float64)
     h, w = rgb.shape[:2]
     radius = max(1, round(max(h, w) / 128))
-    base, edges = _contrast_and_edges(rgb, radius)
+    lab = _lab(rgb)
+    base, edges = _contrast_and_edges(lab, radius)
     ycc = np.asarray(small.convert("YCbCr"), dtype=np.float64)
     skin = SKIN_WEIGHT * _skin(ycc, radius)
     hull = _hull(np.maximum(base, skin))
@@ -533,8 +565,9 @@ def analyse(image: Image.Image) -> Analysis:
     )
     faces, face_boxes = _faces(small, None if _colourless(ycc) else skin >= PROTECT_SKIN, radius)
     main_object = _main_object(saliency, radius)
-    objects = main_object | _features(saliency, radius)
-    figure = _bodies(face_boxes, (h, w)) if face_boxes else _convex_hull(main_object)
+    features = _features(saliency, radius)
+    objects = main_object | features
+    figure = _figure(face_boxes, main_object, features, lab[..., 0], radius)
     # A portrait's subject is its face: its body is figure, avoided where there is room, but not kept clear.
     protected = (hull > 0) | (faces if faces.any() else objects)
     upright = _upright(objects, saliency, edges)
