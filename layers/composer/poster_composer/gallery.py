@@ -192,6 +192,7 @@ def render_case(case: Case, long_side: int, logo: bytes | None) -> Rendered:
     return Rendered(case, background, poster, None, (time.perf_counter() - start) * 1000)
 
 
+JUDGE_BOUND = 0.35  # issue #10: every poster's judged Occ at most this (and a median of at most 0.15)
 # Each judge's metrics key and name in the summary; "judge_occ" is the one issue #10's bounds apply to.
 JUDGE_KEYS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
@@ -295,7 +296,10 @@ def summary(metas: list[dict[str, Any]]) -> list[str]:
     for key, name in JUDGE_KEYS.values():
         judged = [m[key] for m in ok if m[key] is not None]
         if judged:
-            lines.append(f"{name} Occ: median {np.median(judged):.4f}, max {max(judged):.4f}")
+            over = sum(value > JUDGE_BOUND for value in judged)
+            lines.append(
+                f"{name} Occ: median {np.median(judged):.4f}, max {max(judged):.4f}, over {JUDGE_BOUND}: {over}"
+            )
     drops = sum(bool(m.get("dropped")) for m in ok)
     lines.append(f"posters {len(ok)}, failed {len(metas) - len(ok)}, with drops reported {drops}")
     return lines
