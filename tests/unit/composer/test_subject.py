@@ -243,3 +243,22 @@ def test_a_close_ups_text_goes_beside_the_figure_where_there_is_room(text_set: s
     # THEN the block keeps off her forehead and left cheek
     regions = (_on_poster(region, photo, (1080, 1080)) for region in (CHELSEA_FOREHEAD, CHELSEA_LEFT_CHEEK))
     assert covering(poster.layout, *regions) == []
+
+
+# chelsea.png's eyes and nose (CLOSE_UP_FEATURES on the original's pixels).
+CHELSEA_EYES_AND_NOSE = ((135, 85, 205, 148), (298, 110, 345, 165), (228, 225, 292, 265))
+
+
+@pytest.mark.parametrize("logo", [False, True], ids=["no-logo", "logo"])
+@pytest.mark.parametrize("underlay", [0, 1, 2])
+@pytest.mark.parametrize("text_set", ["latin-long", "zh-long"])
+def test_a_close_ups_long_sets_keep_off_its_eyes_and_nose(text_set: str, underlay: int, logo: bool) -> None:
+    # GIVEN the cat's face filling the gallery's square, her room blurred behind her: a close-up, whose eyes and
+    # nose no text may touch, as a face's (a card once covered her eye, another reached her nose)
+    photo = open_photo("chelsea.png")
+    request = request_for(text_set, underlay=underlay, size=(1080, 1080))
+    # WHEN the long sets are rendered
+    poster = render_posters(photo, request, logo_path().read_bytes() if logo else None)[0]
+    # THEN no element and no backing touches an eye or the nose, and nothing is dropped for it
+    assert covering(poster.layout, *(_on_poster(region, photo, (1080, 1080)) for region in CHELSEA_EYES_AND_NOSE)) == []
+    assert poster.layout["dropped"] == []

@@ -22,9 +22,10 @@ The background is reduced to at most ``ANALYSIS_SIZE`` px on its long side.  On 
   salient regions with their enclosed insides, when they form an object rather than specks over a
   texture) or, in a close-up, its features (a salient core too small for an object but gathered in one
   part of the frame: a cat's eyes and nose), which the layout keeps every element and panel off whenever
-  it can.  In a portrait (a face found) the face is the subject: the salient parts of the body and the
-  background are not protected (they still cost ``Occ``), so a title may sit over the body, as on a film
-  poster, when nothing better is free;
+  it can.  A close-up's features, in front of a blurred background, are its face: like faces, no text may
+  touch them (``faces_sat``).  In a portrait (a face found) the face is the subject: the salient parts of the
+  body and the background are not protected (they still cost ``Occ``), so a title may sit over the body, as on
+  a film poster, when nothing better is free;
 - **figure** (0/1): the rest of what a viewer sees as the subject, which text avoids where there is room (it costs,
   it is not forbidden): in a portrait, the body under each face (``BODY_WIDTH`` face widths wide, down to the
   frame's foot); in a close-up with a defocused part (a shallow depth of field), what is in focus (the whole cat,
@@ -104,7 +105,9 @@ class Analysis:
     protected_mask:
         The protected regions (faces, the subject hull) on the small copy.
     faces_sat:
-        Summed-area table of the faces alone (the cascade's faces and their heads' skin tone), which weigh most.
+        Summed-area table of the faces alone (the cascade's faces and their heads' skin tone), which weigh most
+        and no text may touch; in a close-up (no face, no object, a blurred background), its features (a cat's
+        eyes and nose) stand for them.
     figure_sat:
         Summed-area table of the figure (a portrait's body, the main object's hull).
     """
@@ -355,28 +358,26 @@ def _bodies(faces: list[Box], shape: tuple[int, ...]) -> npt.NDArray[np.bool_]:
 
 
 def _figure(
-    faces: list[Box],
-    main_object: npt.NDArray[np.bool_],
-    features: npt.NDArray[np.bool_],
-    lightness: Array,
-    radius: int,
+    faces: list[Box], main_object: npt.NDArray[np.bool_], in_focus: npt.NDArray[np.bool_] | None
 ) -> npt.NDArray[np.bool_]:
     """The figure (see the module doc): a portrait's bodies, a close-up's part in focus, or the main object's hull."""
     if faces:
         return _bodies(faces, main_object.shape)
-    if features.any() and not main_object.any():
-        return _in_focus(lightness, radius)
+    if in_focus is not None:
+        return in_focus
     return _convex_hull(main_object)
 
 
-def _in_focus(lightness: Array, radius: int) -> npt.NDArray[np.bool_]:
-    """Where a close-up is in focus, when part of it is not (a shallow depth of field: what is sharp is the
-    subject): fine detail (lightness less its 1 px blur), spread, at least ``IN_FOCUS`` of its 95th percentile."""
+def _in_focus(lightness: Array, radius: int) -> npt.NDArray[np.bool_] | None:
+    """Where a photo is in focus, when part of it is not (a shallow depth of field: what is sharp is the subject):
+    fine detail (lightness less its 1 px blur), spread, at least ``IN_FOCUS`` of its 95th percentile; ``None`` when
+    nothing is out of focus (``DEFOCUSED``)."""
     detail = _blur(np.abs(lightness - _blur(lightness, 1)), radius * 3)
     detail /= max(float(np.percentile(detail, 95)), 1e-6)
     if float(np.percentile(detail, 10)) > DEFOCUSED:
-        return np.zeros(detail.shape, dtype=bool)
-    return detail >= IN_FOCUS
+        return None
+    focused: npt.NDArray[np.bool_] = detail >= IN_FOCUS
+    return focused
 
 
 def _convex_hull(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
@@ -567,7 +568,10 @@ def analyse(image: Image.Image) -> Analysis:
     main_object = _main_object(saliency, radius)
     features = _features(saliency, radius)
     objects = main_object | features
-    figure = _figure(face_boxes, main_object, features, lab[..., 0], radius)
+    # A close-up: features (a cat's eyes and nose) but no face and no object, in front of a blurred background.
+    in_focus = None if face_boxes or main_object.any() or not features.any() else _in_focus(lab[..., 0], radius)
+    close_up = in_focus is not None
+    figure = _figure(face_boxes, main_object, in_focus)
     # A portrait's subject is its face: its body is figure, avoided where there is room, but not kept clear.
     protected = (hull > 0) | (faces if faces.any() else objects)
     upright = _upright(objects, saliency, edges)
@@ -584,6 +588,6 @@ def analyse(image: Image.Image) -> Analysis:
         SummedArea(edges),
         SummedArea(protected.astype(np.float64)),
         protected,
-        SummedArea(faces.astype(np.float64)),
+        SummedArea((features if close_up else faces).astype(np.float64)),
         SummedArea(figure.astype(np.float64)),
     )

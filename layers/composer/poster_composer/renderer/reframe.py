@@ -48,7 +48,8 @@ def _room(analysis: Analysis, boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.
 
 
 def _has_faces(analysis: Analysis) -> bool:
-    """Whether the image shows a face (``Analysis.faces_sat``: a frontal face the cascade found, however large)."""
+    """Whether the image shows a face (``Analysis.faces_sat``: a frontal face the cascade found, however large, or a
+    close-up's features)."""
     faces = analysis.faces_sat
     return faces is not None and faces.mean(0, 0, faces.width, faces.height) > 0.0
 
