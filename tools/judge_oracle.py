@@ -23,7 +23,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from poster_composer.gallery import ASPECTS, canvas_size, fixtures_dir
-from poster_composer.judges import JUDGES, judge_saliency
+from poster_composer.judges import JUDGES, judge_maps
 from poster_composer.renderer.reframe import reframe
 from poster_composer.renderer.source import load_background
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         for aspect, ratio in ASPECTS.items():
             with Image.open(photo) as source:
                 background = reframe(load_background(source), canvas_size(ratio, 1080))
-            judge = judge_saliency(background, estimator)
+            judge = judge_maps(background, (estimator,))[estimator]
             if judge is None:
                 print("the judge is not installed: the dev extra and tools/fetch_judge_model.py", file=sys.stderr)
                 return 1

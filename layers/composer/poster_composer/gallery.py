@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from poster_composer.judges import judge_saliency
+from poster_composer.judges import judge_maps
 from poster_composer.renderer import PosterRequest, RenderedPoster, RendererError, render_posters
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.fonts import font_path
@@ -209,7 +209,7 @@ def poster_metrics(item: Rendered) -> dict[str, Any]:
         return {"error": item.error}
     layout = item.poster.layout
     saliency, gradients = analyse(item.background).saliency, gradient_map(item.background)
-    judged = {estimator: judge_saliency(item.background, estimator) for estimator in JUDGE_KEYS}
+    judged = judge_maps(item.background, tuple(JUDGE_KEYS))
     margins = [ln["contrast"] - ln["required"] for e in layout["elements"] for ln in e.get("lines", [])]
     return {
         **poster_scores(layout, saliency, gradients),

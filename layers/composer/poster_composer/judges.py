@@ -17,11 +17,14 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 Array = npt.NDArray[np.float64]
 
@@ -34,20 +37,24 @@ CACHED_MAPS = 128  # the gallery renders six text sets on each canvas: each canv
 _JUDGED: dict[tuple[str, tuple[int, int], str], Array | None] = {}
 
 
-def judge_saliency(background: Image.Image, estimator: str = JUDGES[0]) -> Array | None:
-    """The ``estimator``'s saliency map of ``background`` (see the module doc); computed once per image."""
+def judge_maps(background: Image.Image, estimators: Sequence[str] = JUDGES) -> dict[str, Array | None]:
+    """Each estimator's saliency map of ``background`` (see the module doc); an image is judged once by each."""
     rgb = background.convert("RGB")
-    key = (hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest(), rgb.size, estimator)
-    if key not in _JUDGED:
-        if len(_JUDGED) >= CACHED_MAPS:
-            _JUDGED.clear()
-        scale = JUDGE_SIZE / max(rgb.size)
-        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-        if estimator == "salient-object":
-            _JUDGED[key] = _salient_object(rgb, size)
-        else:
-            _JUDGED[key] = _opencv(rgb.resize(size, Image.Resampling.BILINEAR), estimator)
-    return _JUDGED[key]
+    digest = hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
+    scale = JUDGE_SIZE / max(rgb.size)
+    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+    maps: dict[str, Array | None] = {}
+    for estimator in estimators:
+        key = (digest, rgb.size, estimator)
+        if key not in _JUDGED:
+            if len(_JUDGED) >= CACHED_MAPS:
+                _JUDGED.clear()
+            if estimator == "salient-object":
+                _JUDGED[key] = _salient_object(rgb, size)
+            else:
+                _JUDGED[key] = _opencv(rgb.resize(size, Image.Resampling.BILINEAR), estimator)
+        maps[estimator] = _JUDGED[key]
+    return maps
 
 
 @functools.cache
