@@ -109,7 +109,7 @@ class Analysis:
         and no text may touch; in a close-up (no face, no object, a blurred background), its features (a cat's
         eyes and nose) stand for them.
     figure_sat:
-        Summed-area table of the figure (a portrait's body, the main object's hull).
+        Summed-area table of the figure (a portrait's body, a close-up's part in focus, the main object's hull).
     """
 
     scale: float
@@ -383,9 +383,9 @@ def _in_focus(lightness: Array, radius: int) -> npt.NDArray[np.bool_] | None:
 def _convex_hull(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """The convex hull of a mask, filled: an object's silhouette is close to the hull of its salient parts (a cup,
     its spoon and the rim of its saucer make the whole cup on its saucer)."""
+    if int(mask.sum()) < 2:
+        return mask  # nothing, or a single pixel: its own hull
     rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return mask
     firsts = mask[rows].argmax(axis=1)
     lasts = mask.shape[1] - 1 - mask[rows, ::-1].argmax(axis=1)
     points = sorted({(int(x), int(y)) for y, *ends in zip(rows, firsts, lasts, strict=True) for x in ends})

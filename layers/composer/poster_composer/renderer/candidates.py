@@ -6,8 +6,8 @@ carries the image), a large one for a Latin word broken across lines (larger bet
 than at a hyphenation point), one for a panel hugging the block that its text would leave mostly empty
 (``MIN_PANEL_FILL``), a large one when the footprint (panel included, with a little air around) touches
 a face or the subject (``Analysis.protected``), and a smaller one for the share of it on the figure (a portrait's
-body, the main object's hull: ``FIGURE_WEIGHT``).  The relaxed search (``FREE``) tries a finer grid of free
-positions.
+body, a close-up's part in focus, the main object's hull: ``FIGURE_WEIGHT``).  The relaxed search (``FREE``)
+tries a finer grid of free positions.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ BROKEN_WORD_PENALTY = 0.6
 TITLE_BREAK_WEIGHT = 3.0  # a headline broken inside a word (Sum- / mer) is worse than smaller type
 MIN_PANEL_FILL = 0.35  # a panel hugging the block is at least this full of text (issue #10)
 EMPTY_PANEL_PENALTY = 1.0  # as for a position no better than dead centre: only as a last resort
-FIGURE_WEIGHT = 0.5  # per share of the footprint on the figure (a portrait's body, an object's hull)
+FIGURE_WEIGHT = 0.5  # per share of the footprint on the figure (``Analysis.figure_sat``)
 CALM_OCC = 0.08  # ground this calm (mean saliency under the text) takes text anywhere, dead centre included
 FALLBACK_X_SLOTS = 17
 FALLBACK_Y_SLOTS = 21
