@@ -262,3 +262,15 @@ def test_a_close_ups_long_sets_keep_off_its_eyes_and_nose(text_set: str, underla
     # THEN no element and no backing touches an eye or the nose, and nothing is dropped for it
     assert covering(poster.layout, *(_on_poster(region, photo, (1080, 1080)) for region in CHELSEA_EYES_AND_NOSE)) == []
     assert poster.layout["dropped"] == []
+
+
+def test_a_long_set_is_set_smaller_beside_a_portraits_body_rather_than_on_it() -> None:
+    # GIVEN the astronaut in the gallery's square with the long set and the logo on a panel: at the preferred
+    # sizes the card fits only on her suit, where it once sat (ISNet's Occ 0.96)
+    background = open_photo("astronaut.png")
+    request = request_for("latin-long", underlay=1, size=(1080, 1080))
+    # WHEN rendered
+    poster = render_posters(background, request, logo_path().read_bytes())[0]
+    # THEN the card is set smaller, on the wall beside her head, off her body, with nothing dropped
+    assert covering(poster.layout, _on_poster(ASTRONAUT_CHEST, background, (1080, 1080))) == []
+    assert poster.layout["dropped"] == []

@@ -86,6 +86,7 @@ class Candidate:
     scale: float
     wrap_width: float
     face: bool = False  # the footprint touches a protected area (a face or the subject)
+    figure: float = 0.0  # the share of the footprint on the figure (``Analysis.figure``)
 
     @property
     def archetype(self) -> Archetype:
@@ -132,7 +133,7 @@ def score_block(
     scale: float,
     archetype: Archetype = FREE,
     panel: bool = False,
-) -> list[tuple[float, float, Align, float, float, bool]]:
+) -> list[tuple[float, float, Align, float, float, bool, float]]:
     w, h = canvas
     margin = margin_for(canvas)
     fw, fh = block.width + 2 * block.pad, block.height + 2 * block.pad
@@ -172,7 +173,7 @@ def score_block(
         # Touching a face or the subject at all costs much; among such placements, the least overlap wins.
         score += FACE_PENALTY + OVERLAP_WEIGHT * face + SKIN_WEIGHT * on_skin if face > 0.0 else 0.0
         score += 0.03 * (1 - abs(2 * centre_y - 1)) + FIGURE_WEIGHT * on_figure
-        scored.append((score, occ, align, x, y, face > 0.0))
+        scored.append((score, occ, align, x, y, face > 0.0, on_figure))
     return scored
 
 
@@ -244,6 +245,6 @@ def candidates_at(analysis: Analysis, canvas: tuple[int, int], setting: Setting,
         return []
     hugged = setting.panel and tall is None  # a tall split's two groups get a panel each
     return [
-        Candidate(score, occ, block, setting, align, x, y, scale, wrap_width, face)
-        for score, occ, align, x, y, face in score_block(analysis, canvas, block, scale, archetype, hugged)
+        Candidate(score, occ, block, setting, align, x, y, scale, wrap_width, face, figure)
+        for score, occ, align, x, y, face, figure in score_block(analysis, canvas, block, scale, archetype, hugged)
     ]

@@ -3,7 +3,9 @@
 Candidates come from a grid of type scales (``sizing.SCALES``, steps of 12 %) down to the preferred minimum;
 the chosen one is then grown between its scale and the next step up where that scores better on ground as
 calm (``_grown``), so the headline takes the room the grid left.  A headline is not hyphenated while a size
-up to a quarter smaller keeps it whole, off faces and the subject (``_pools``).
+up to a quarter smaller keeps it whole, off faces and the subject; and when the preferred scale's best lies on
+the figure (``ON_FIGURE`` of its footprint: a long set over a portrait's body or a cup's saucer), the shrunk
+hierarchy is searched first, so that smaller type beside the figure competes with it on the score (``_pools``).
 
 If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text, then
 subtitle, then the logo, then title lines) and the search runs again; the dropped items are reported.
@@ -61,6 +63,7 @@ FALLBACK_OCC_SLACK = 0.02  # how far a candidate's estimated Occ may exceed it a
 GROWTH = (1.1, 1.05)  # tried between a chosen scale and the next step of ``SCALES`` (× 1/0.88 = 1.136)
 WHOLE_TITLE_SHRINK = 0.75  # how far a headline shrinks to stay whole rather than break a word (Sum- / mer)
 GROWTH_OCC_SLACK = 0.005  # a grown block stays on ground as calm as the chosen one's
+ON_FIGURE = 0.8  # a preferred best this much on the figure (share of its footprint) meets smaller type first
 
 
 def _drop_order(paragraphs: tuple[Paragraph, ...]) -> list[str | Paragraph]:
@@ -198,15 +201,20 @@ def _first_fit(analysis: Analysis, request: LayoutRequest, dropped: _Dropped, va
 def _pools(find: Callable[..., list[Candidate]]) -> Iterator[list[Candidate]]:
     """The candidates to try, in order (the shrunk hierarchy only found when needed): the preferred scale's;
     first, if its best breaks a word of the title, the headline shrunk by at most ``WHOLE_TITLE_SHRINK`` to
-    stay whole, off faces and the subject; then the shrunk hierarchy."""
+    stay whole, off faces and the subject; then the shrunk hierarchy, which comes before the preferred scale's
+    when their best lies on the figure (``ON_FIGURE``)."""
     preferred = find()
     best = min(preferred, key=_rank_key) if preferred else None
     if best is not None and best.breaks_title:
         floor = WHOLE_TITLE_SHRINK * best.scale
         shrunk = find(deep=True, down_to=floor)
         yield [c for c in shrunk if not c.breaks_title and not c.face and c.scale >= floor]
-    yield preferred
-    yield find(deep=True)
+    if best is not None and best.figure >= ON_FIGURE:
+        yield find(deep=True)  # the shrunk hierarchy first: smaller type may keep off the figure
+        yield preferred
+    else:
+        yield preferred
+        yield find(deep=True)
 
 
 def _grown(analysis: Analysis, canvas: tuple[int, int], chosen: Candidate, avoid: list[Taken]) -> Candidate:
