@@ -50,7 +50,7 @@ def calmest_box(saliency: npt.NDArray[np.float64], area: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     """Print the oracle bound per canvas and its median over the gallery's canvases."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--estimator", choices=JUDGES, default=JUDGES[0])
+    parser.add_argument("--estimator", choices=tuple(JUDGES), default=next(iter(JUDGES)))
     estimator = parser.parse_args(argv).estimator
     bounds: dict[float, list[float]] = {area: [] for area in AREAS}
     for photo in sorted(p for p in fixtures_dir().iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")):

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from poster_composer.judges import judge_maps
+from poster_composer.judges import JUDGES, judge_maps
 from poster_composer.renderer import PosterRequest, RenderedPoster, RendererError, render_posters
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.fonts import font_path
@@ -193,14 +193,12 @@ def render_case(case: Case, long_side: int, logo: bytes | None) -> Rendered:
 
 
 JUDGE_BOUND = 0.35  # issue #10: every poster's judged Occ at most this (and a median of at most 0.15)
-# Each judge's metrics key and name in the summary; "judge_occ" is the one issue #10's bounds apply to.
-JUDGE_KEYS: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {
-        "salient-object": ("judge_occ", "judge (salient object, ISNet)"),
-        "fine-grained": ("fine_grained_occ", "OpenCV fine-grained"),
-        "spectral-residual": ("spectral_residual_occ", "OpenCV spectral residual"),
-    }
-)
+
+
+def judge_key(estimator: str) -> str:
+    """A judge's metrics key: ``judge_occ`` for the one issue #10's bounds apply to (the first of ``JUDGES``), else
+    the estimator's (``fine_grained_occ``)."""
+    return "judge_occ" if estimator == next(iter(JUDGES)) else f"{estimator.replace('-', '_')}_occ"
 
 
 def poster_metrics(item: Rendered) -> dict[str, Any]:
@@ -209,12 +207,12 @@ def poster_metrics(item: Rendered) -> dict[str, Any]:
         return {"error": item.error}
     layout = item.poster.layout
     saliency, gradients = analyse(item.background).saliency, gradient_map(item.background)
-    judged = judge_maps(item.background, tuple(JUDGE_KEYS))
+    judged = judge_maps(item.background)
     margins = [ln["contrast"] - ln["required"] for e in layout["elements"] for ln in e.get("lines", [])]
     return {
         **poster_scores(layout, saliency, gradients),
         **{
-            JUDGE_KEYS[estimator][0]: None if judge is None else poster_scores(layout, judge, gradients)["occ"]
+            judge_key(estimator): None if judge is None else poster_scores(layout, judge, gradients)["occ"]
             for estimator, judge in judged.items()
         },
         "presence": title_presence(layout),
@@ -293,8 +291,8 @@ def summary(metas: list[dict[str, Any]]) -> list[str]:
             f"panel fill: min {fills.min():.3f}, p10 {np.percentile(fills, 10):.3f}, median {np.median(fills):.3f}, "
             f"share >= 0.35 {(fills >= 0.35).mean():.3f} ({fills.size} panels)"
         )
-    for key, name in JUDGE_KEYS.values():
-        judged = [m[key] for m in ok if m[key] is not None]
+    for estimator, name in JUDGES.items():
+        judged = [m[judge_key(estimator)] for m in ok if m[judge_key(estimator)] is not None]
         if judged:
             over = sum(value > JUDGE_BOUND for value in judged)
             lines.append(
