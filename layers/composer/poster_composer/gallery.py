@@ -292,7 +292,8 @@ def summary(metas: list[dict[str, Any]]) -> list[str]:
             f"share >= 0.35 {(fills >= 0.35).mean():.3f} ({fills.size} panels)"
         )
     for estimator, name in JUDGES.items():
-        judged = [m[judge_key(estimator)] for m in ok if m[judge_key(estimator)] is not None]
+        key = judge_key(estimator)
+        judged = [m[key] for m in ok if m[key] is not None]
         if judged:
             over = sum(value > JUDGE_BOUND for value in judged)
             lines.append(
