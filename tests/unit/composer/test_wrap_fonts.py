@@ -10,6 +10,7 @@ from poster_composer.renderer.wrap import (
     CLOSING,
     OPENING,
     breaks_word,
+    is_cjk,
     normalise,
     word_break_cost,
     wrap,
@@ -269,6 +270,22 @@ def test_a_short_cjk_word_is_not_split_by_its_phrases() -> None:
     assert breaks_word("领养日", split[0].end, split[0].joiner)
     assert not breaks_word("温暖的家园", 2, "")  # a longer run breaks between phrases freely
     assert breaks_word("Festival", 4, "") and not breaks_word("Summer Nights", 6, " ")
+
+
+def test_a_chinese_name_among_latin_words_stays_whole() -> None:
+    # GIVEN a mixed subtitle naming the Webb telescope, which BudouX splits as 韦|布望|远镜
+    text = "From the Deep Field to 韦布望远镜: 35 years of discovery"
+
+    def measure(s: str) -> float:
+        return len(s) + sum(1 for ch in s if is_cjk(ch))  # a CJK character is twice as wide as a Latin one
+
+    # THEN at every width where it fits, no line ends inside the name, and a break inside it is a broken word
+    for limit in range(12, round(measure(text)) + 1):
+        for lines in (wrap(text, limit, measure), wrap(text, limit, measure, balance=True)):
+            assert "韦布望远镜" in [w.strip(":") for line in lines for w in line.text.split()], (limit, lines)
+    assert breaks_word(text, text.index("远"), "")
+    # AND in Chinese text the same run still breaks between BudouX's phrases (no Latin words: no name rule)
+    assert not breaks_word("从哈勃到韦布望远镜", 7, "")  # 韦布望 | 远镜, a BudouX boundary
 
 
 def test_a_break_inside_a_phrase_of_a_longer_run_is_a_broken_word() -> None:

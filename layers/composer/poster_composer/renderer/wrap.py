@@ -6,7 +6,9 @@
   syllable still wider than the line is broken between characters, with a drawn hyphen between two
   letters (if it fits).  A word that fits is never hyphenated.
 - CJK breaks between BudouX phrases (``phrases``: 电影节, 城市, 工作坊 stay whole), between characters only
-  inside a phrase wider than the line; a run of at most ``SHORT_CJK_RUN`` characters (领养日) is one word.
+  inside a phrase wider than the line; a run of at most ``SHORT_CJK_RUN`` characters (领养日) is one word, and so
+  is a run of at most ``NAME_CJK_RUN`` standing among Latin words (``to 韦布望远镜: 35 years``), where it reads as a
+  name that BudouX may split (韦布望 / 远镜).
   Closing punctuation (，。！？、；：）》」』” …) never starts a line and opening punctuation (（《「『“ …)
   never ends one: they are glued to their neighbour.
 - Titles and subtitles are *balanced*: the greedy line count is kept but the lines are made as even
@@ -49,6 +51,7 @@ OPENING = frozenset("（《「『“‘〈【〔〖〘〚｛［([{¿¡")
 SEPARATORS = frozenset("·・|｜/—–-•")
 CJK_BREAK_PENALTY = 0.25
 SHORT_CJK_RUN = 3  # a CJK run this short is kept whole (BudouX splits 领养日 as 领养|日)
+NAME_CJK_RUN = 6  # in a paragraph with Latin words, a CJK run this short is a name, kept whole (韦布望|远镜)
 HYPHEN = "-"  # drawn after a line that ends inside a Latin word
 ARBITRARY_BREAK = 1.5  # cost of a Latin word broken between characters, against 1 at a hyphenation point
 
@@ -73,10 +76,24 @@ def is_cjk(char: str) -> bool:
     return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
 
 
+def one_cjk_word(text: str, length: int) -> bool:
+    """Whether a run of ``length`` CJK characters in the paragraph ``text`` is one word: a few characters
+    (``SHORT_CJK_RUN``: 领养日), or, among Latin words, a name (``NAME_CJK_RUN``: to 韦布望远镜: 35 years).
+
+    Example
+    -------
+    >>> one_cjk_word("From the Deep Field to 韦布望远镜", 5), one_cjk_word("从哈勃到韦布望远镜", 9)
+    (True, False)
+    """
+    if length <= SHORT_CJK_RUN:
+        return True
+    return length <= NAME_CJK_RUN and any(ch.isascii() and ch.isalpha() for ch in text)
+
+
 def breaks_word(text: str, end: int, joiner: str) -> bool:
     """Whether a line ending at ``text[end]`` (followed by ``joiner``) breaks a word: a Latin word broken
-    between letters or after its own hyphen, a short CJK word (a run of at most ``SHORT_CJK_RUN``
-    characters) split, or a longer CJK run split inside one of its BudouX phrases (夏夜电影 / 节)."""
+    between letters or after its own hyphen, a CJK word (``one_cjk_word``) split, or a longer CJK run split
+    inside one of its BudouX phrases (夏夜电影 / 节)."""
     if joiner == HYPHEN:  # the word's own hyphen, absorbed by the break
         return True
     if joiner or not 0 < end < len(text):
@@ -91,7 +108,7 @@ def breaks_word(text: str, end: int, joiner: str) -> bool:
         start -= 1
     while stop < len(text) and is_cjk(text[stop]):
         stop += 1
-    if stop - start <= SHORT_CJK_RUN:
+    if one_cjk_word(text, stop - start):
         return True
     return end - start not in itertools.accumulate(phrase_lengths(text[start:stop]))
 
@@ -182,8 +199,8 @@ def _atoms_cached(text: str) -> tuple[_Atom, ...]:
             continue
         while j < n and is_cjk(text[j]):
             j += 1
-        # A run of a few characters is one word (领养日, 夏夜): it breaks only if wider than the line.
-        for length in (j - i,) if j - i <= SHORT_CJK_RUN else phrase_lengths(text[i:j]):
+        # A run that is one word (领养日, 夏夜, a name among Latin words) breaks only if wider than the line.
+        for length in (j - i,) if one_cjk_word(text, j - i) else phrase_lengths(text[i:j]):
             atoms.append(_Atom(i, i + length, space))
             space, i = False, i + length
     return tuple(_glue(text, atoms))
