@@ -284,7 +284,7 @@ def test_a_chinese_name_among_latin_words_stays_whole() -> None:
         for lines in (wrap(text, limit, measure), wrap(text, limit, measure, balance=True)):
             assert "韦布望远镜" in [w.strip(":") for line in lines for w in line.text.split()], (limit, lines)
     assert breaks_word(text, text.index("远"), "")
-    # AND in Chinese text the same run still breaks between BudouX's phrases (no Latin words: no name rule)
+    # AND in Chinese text the same run still breaks between BudouX's phrases (no Latin word before it: no name)
     assert not breaks_word("从哈勃到韦布望远镜", 7, "")  # 韦布望 | 远镜, a BudouX boundary
 
 

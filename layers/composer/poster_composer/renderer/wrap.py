@@ -7,8 +7,8 @@
   letters (if it fits).  A word that fits is never hyphenated.
 - CJK breaks between BudouX phrases (``phrases``: 电影节, 城市, 工作坊 stay whole), between characters only
   inside a phrase wider than the line; a run of at most ``SHORT_CJK_RUN`` characters (领养日) is one word, and so
-  is a run of at most ``NAME_CJK_RUN`` standing among Latin words (``to 韦布望远镜: 35 years``), where it reads as a
-  name that BudouX may split (韦布望 / 远镜).
+  is a run of at most ``NAME_CJK_RUN`` right after a Latin word (``to 韦布望远镜: 35 years``), where it reads as a
+  name in a Latin sentence that BudouX may split (韦布望 / 远镜).
   Closing punctuation (，。！？、；：）》」』” …) never starts a line and opening punctuation (（《「『“ …)
   never ends one: they are glued to their neighbour.
 - Titles and subtitles are *balanced*: the greedy line count is kept but the lines are made as even
@@ -51,7 +51,7 @@ OPENING = frozenset("（《「『“‘〈【〔〖〘〚｛［([{¿¡")
 SEPARATORS = frozenset("·・|｜/—–-•")
 CJK_BREAK_PENALTY = 0.25
 SHORT_CJK_RUN = 3  # a CJK run this short is kept whole (BudouX splits 领养日 as 领养|日)
-NAME_CJK_RUN = 6  # in a paragraph with Latin words, a CJK run this short is a name, kept whole (韦布望|远镜)
+NAME_CJK_RUN = 6  # right after a Latin word, a CJK run this short is a name, kept whole (韦布望|远镜)
 HYPHEN = "-"  # drawn after a line that ends inside a Latin word
 ARBITRARY_BREAK = 1.5  # cost of a Latin word broken between characters, against 1 at a hyphenation point
 
@@ -76,18 +76,19 @@ def is_cjk(char: str) -> bool:
     return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
 
 
-def one_cjk_word(text: str, length: int) -> bool:
-    """Whether a run of ``length`` CJK characters in the paragraph ``text`` is one word: a few characters
-    (``SHORT_CJK_RUN``: 领养日), or, among Latin words, a name (``NAME_CJK_RUN``: to 韦布望远镜: 35 years).
+def one_cjk_word(text: str, start: int, stop: int) -> bool:
+    """Whether the CJK run ``text[start:stop]`` is one word: a few characters (``SHORT_CJK_RUN``: 领养日), or a
+    name in a Latin sentence (``NAME_CJK_RUN``, right after a Latin word: to 韦布望远镜: 35 years).
 
     Example
     -------
-    >>> one_cjk_word("From the Deep Field to 韦布望远镜", 5), one_cjk_word("从哈勃到韦布望远镜", 9)
+    >>> one_cjk_word("to 韦布望远镜: 35 years", 3, 8), one_cjk_word("Hubble · 深空影像展", 9, 14)
     (True, False)
     """
-    if length <= SHORT_CJK_RUN:
+    if stop - start <= SHORT_CJK_RUN:
         return True
-    return length <= NAME_CJK_RUN and any(ch.isascii() and ch.isalpha() for ch in text)
+    before = text[:start].rstrip()
+    return stop - start <= NAME_CJK_RUN and before[-1:].isascii() and before[-1:].isalpha()
 
 
 def breaks_word(text: str, end: int, joiner: str) -> bool:
@@ -108,7 +109,7 @@ def breaks_word(text: str, end: int, joiner: str) -> bool:
         start -= 1
     while stop < len(text) and is_cjk(text[stop]):
         stop += 1
-    if one_cjk_word(text, stop - start):
+    if one_cjk_word(text, start, stop):
         return True
     return end - start not in itertools.accumulate(phrase_lengths(text[start:stop]))
 
@@ -200,7 +201,7 @@ def _atoms_cached(text: str) -> tuple[_Atom, ...]:
         while j < n and is_cjk(text[j]):
             j += 1
         # A run that is one word (领养日, 夏夜, a name among Latin words) breaks only if wider than the line.
-        for length in (j - i,) if one_cjk_word(text, j - i) else phrase_lengths(text[i:j]):
+        for length in (j - i,) if one_cjk_word(text, i, j) else phrase_lengths(text[i:j]):
             atoms.append(_Atom(i, i + length, space))
             space, i = False, i + length
     return tuple(_glue(text, atoms))
@@ -397,7 +398,7 @@ def wrap(text: str, limit: float, measure: Callable[[str], float], *, balance: b
     Example
     -------
     >>> [line.text for line in wrap("春天来了。花开了", 3, len)]
-    ['春天来', '了。花', '开了']
+    ['春天来', '了。', '花开了']
     """
     atoms: list[_Atom] = []
     for atom in _atoms(text):
