@@ -1,6 +1,6 @@
 """The layout search's choices on real photos: headlines grown into the room the type scale's steps leave,
-and not broken inside a word while a smaller size keeps them whole; and on a photo calm only in its centre,
-the text set there."""
+and not broken inside a word while a smaller size keeps them whole; a block partly on the figure set smaller
+beside it while its title stays a headline; and on a photo calm only in its centre, the text set there."""
 
 from __future__ import annotations
 
@@ -15,11 +15,20 @@ from poster_composer.renderer import render_posters
 from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.candidates import find_candidates
 from poster_composer.renderer.compose import _paragraphs
-from poster_composer.renderer.fonts import PAIRINGS
+from poster_composer.renderer.fonts import PAIRINGS, pairing_named
 from poster_composer.renderer.layout import LayoutRequest
 from poster_composer.renderer.realise import realise
-from poster_composer.renderer.search import GROWTH, _acceptable, _grown, plan
-from tests.unit.composer.conftest import canvas, logo_path, rendered, request_for
+from poster_composer.renderer.reframe import reframe
+from poster_composer.renderer.search import (
+    GROWTH,
+    HEADLINE_FLOOR,
+    ON_FIGURE,
+    PARTLY_ON_FIGURE,
+    _acceptable,
+    _grown,
+    plan,
+)
+from tests.unit.composer.conftest import canvas, logo_path, open_photo, rendered, request_for
 
 if TYPE_CHECKING:
     from poster_composer.renderer.analysis import Analysis
@@ -90,6 +99,32 @@ def test_a_headline_is_shrunk_before_it_is_hyphenated() -> None:
     # THEN the title is set smaller, whole, rather than as Sum- / mer
     assert [line["text"] for line in title["lines"]] == ["Summer", "Nights"]
     assert not any(line.get("hyphen") for line in title["lines"])
+
+
+@pytest.mark.parametrize(
+    ("text_set", "underlay", "logo", "pairing"),
+    [("latin-long", 1, True, "oswald+lora"), ("zh-long", 0, False, "playfair+source-sans")],
+)
+def test_a_block_partly_on_the_figure_is_set_beside_it_while_its_title_stays_a_headline(
+    text_set: str, underlay: int, logo: bool, pairing: str
+) -> None:
+    # GIVEN the coffee reframed to the gallery's 16:9, where the best placement at the preferred sizes lies partly
+    # on the figure (the hull of the cup and its saucer): the long sets once sat over the saucer's right side
+    background = reframe(open_photo("coffee.png"), (1080, 608))
+    analysis = analyse(background)
+    logo_aspect = Image.open(logo_path()).width / Image.open(logo_path()).height if logo else None
+    paragraphs, fonts = _paragraphs(request_for(text_set)), pairing_named(pairing)
+    request = LayoutRequest(background.size, paragraphs, fonts, logo_aspect, underlay)
+    preferred = find_candidates(analysis, background.size, paragraphs, fonts, logo_aspect, underlay=underlay)
+    best = min(preferred, key=lambda c: c.score)
+    assert PARTLY_ON_FIGURE <= best.figure < ON_FIGURE
+    # WHEN planned
+    layout = plan(analysis, request, random.Random(0), 0.0, [])
+    # THEN the block lies less on the figure, and its first title line is still a headline, not a caption
+    assert layout is not None and layout.dropped == () and not layout.logo_dropped
+    assert analysis.figure(layout.footprint) < best.figure
+    _, top, _, bottom = next(e for e in layout.elements if e.role == "title").lines[0].box
+    assert bottom - top >= HEADLINE_FLOOR * min(background.size)
 
 
 def _disc_on_black(size: tuple[int, int]) -> Image.Image:

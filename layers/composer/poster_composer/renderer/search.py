@@ -5,7 +5,9 @@ the chosen one is then grown between its scale and the next step up where that s
 calm (``_grown``), so the headline takes the room the grid left.  A headline is not hyphenated while a size
 up to a quarter smaller keeps it whole, off faces and the subject; and when the preferred scale's best lies on
 the figure (``ON_FIGURE`` of its footprint: a long set over a portrait's body or a cup's saucer), the shrunk
-hierarchy is searched first, so that smaller type beside the figure competes with it on the score (``_pools``).
+hierarchy is searched first, so that smaller type beside the figure competes with it on the score (``_pools``);
+when it lies partly on the figure (``PARTLY_ON_FIGURE``), smaller type competes too, but only less on the figure
+and with its title still a headline (``HEADLINE_FLOOR`` of the short side: smaller reads as a caption).
 
 If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text, then
 subtitle, then the logo, then title lines) and the search runs again; the dropped items are reported.
@@ -64,6 +66,8 @@ GROWTH = (1.1, 1.05)  # tried between a chosen scale and the next step of ``SCAL
 WHOLE_TITLE_SHRINK = 0.75  # how far a headline shrinks to stay whole rather than break a word (Sum- / mer)
 GROWTH_OCC_SLACK = 0.005  # a grown block stays on ground as calm as the chosen one's
 ON_FIGURE = 0.8  # a preferred best this much on the figure (share of its footprint) meets smaller type first
+PARTLY_ON_FIGURE = 0.3  # from this share, smaller type that stays a headline comes first
+HEADLINE_FLOOR = 0.056  # a first title line under this share of the short side reads as a caption (issue #10's p10)
 
 
 def _drop_order(paragraphs: tuple[Paragraph, ...]) -> list[str | Paragraph]:
@@ -186,7 +190,7 @@ def _first_fit(analysis: Analysis, request: LayoutRequest, dropped: _Dropped, va
         request.logo_aspect,
         underlay=request.underlay,
     )
-    for pool in _pools(find):
+    for pool in _pools(find, HEADLINE_FLOOR * min(request.canvas)):
         # Candidates whose estimated Occ is well over the bound would fail ``_acceptable``: no attempt on them.
         candidates = [c for c in pool if c.occ <= OCC_LIMIT + FALLBACK_OCC_SLACK]
         for chosen in _choose(candidates, variant.rng, variant.temperature, variant.avoid) if candidates else []:
@@ -198,11 +202,13 @@ def _first_fit(analysis: Analysis, request: LayoutRequest, dropped: _Dropped, va
     return None
 
 
-def _pools(find: Callable[..., list[Candidate]]) -> Iterator[list[Candidate]]:
+def _pools(find: Callable[..., list[Candidate]], headline: float) -> Iterator[list[Candidate]]:
     """The candidates to try, in order (the shrunk hierarchy only found when needed): the preferred scale's;
     first, if its best breaks a word of the title, the headline shrunk by at most ``WHOLE_TITLE_SHRINK`` to
     stay whole, off faces and the subject; then the shrunk hierarchy, which comes before the preferred scale's
-    when their best lies on the figure (``ON_FIGURE``)."""
+    when their best lies on the figure (``ON_FIGURE``).  When it lies partly on it (``PARTLY_ON_FIGURE``), the
+    shrunk hierarchy's placements less on the figure whose first title line stays a ``headline`` (its ink height
+    in pixels, at least) come first."""
     preferred = find()
     best = min(preferred, key=_rank_key) if preferred else None
     if best is not None and best.breaks_title:
@@ -212,6 +218,11 @@ def _pools(find: Callable[..., list[Candidate]]) -> Iterator[list[Candidate]]:
     if best is not None and best.figure >= ON_FIGURE:
         yield find(deep=True)  # the shrunk hierarchy first: smaller type may keep off the figure
         yield preferred
+    elif best is not None and best.figure >= PARTLY_ON_FIGURE:
+        shrunk = find(deep=True)
+        yield [c for c in shrunk if c.figure < best.figure and c.block.title_height >= headline]
+        yield preferred
+        yield shrunk
     else:
         yield preferred
         yield find(deep=True)

@@ -49,6 +49,15 @@ class Block:
     tall: float | None = None  # a tall split's height (title at the top, the rest at the bottom)
 
     @property
+    def title_height(self) -> float:
+        """Ink height of the first title line (0 without a title)."""
+        for element in self.elements:
+            if element.role == "title" and element.lines:
+                _, _, _, (_, top, _, bottom) = element.lines[0]
+                return bottom - top
+        return 0.0
+
+    @property
     def fill(self) -> float:
         """Share of the padded block (a panel hugging it) that its elements' boxes cover."""
         inner = sum(e.width * e.height for e in self.elements)
