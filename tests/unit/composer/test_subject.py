@@ -205,7 +205,13 @@ def test_a_portraits_body_is_left_clear_where_there_is_room(text_set: str, under
 
 @pytest.mark.parametrize(
     ("aspect", "text_set", "underlay"),
-    [("16x9", "mixed-short", 1), ("1x4", "latin-short", 2), ("1x4", "zh-short", 1), ("1x4", "zh-short", 2)],
+    [
+        ("16x9", "mixed-short", 1),
+        ("16x9", "latin-short", 0),
+        ("1x4", "latin-short", 2),
+        ("1x4", "zh-short", 1),
+        ("1x4", "zh-short", 2),
+    ],
 )
 def test_a_cups_saucer_is_left_clear_where_there_is_room(aspect: str, text_set: str, underlay: int) -> None:
     # GIVEN the coffee reframed as the gallery does, where these sets once sat on the saucer

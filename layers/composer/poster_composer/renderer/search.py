@@ -5,9 +5,10 @@ the chosen one is then grown between its scale and the next step up where that s
 calm (``_grown``), so the headline takes the room the grid left.  A headline is not hyphenated while a size
 up to a quarter smaller keeps it whole, off faces and the subject; and when the preferred scale's best lies on
 the figure (``ON_FIGURE`` of its footprint: a long set over a portrait's body or a cup's saucer), the shrunk
-hierarchy is searched first, so that smaller type beside the figure competes with it on the score (``_pools``);
-when it lies partly on the figure (``PARTLY_ON_FIGURE``), smaller type competes too, but only less on the figure
-and with its title still a headline (``HEADLINE_FLOOR`` of the short side: smaller reads as a caption).
+hierarchy is searched first, so that smaller type beside the figure competes with it on the score, led by
+placements off the figure where the headline keeps three quarters of its size (``_pools``); when it lies partly
+on the figure (``PARTLY_ON_FIGURE``), smaller type placed less on the figure comes first.  Either way the title
+led with stays a headline (``HEADLINE_FLOOR`` of the short side: smaller reads as a caption).
 
 If nothing fits even at the minimum sizes, the lowest-priority paragraph is dropped (text, then
 subtitle, then the logo, then title lines) and the search runs again; the dropped items are reported.
@@ -68,6 +69,7 @@ GROWTH_OCC_SLACK = 0.005  # a grown block stays on ground as calm as the chosen 
 ON_FIGURE = 0.8  # a preferred best this much on the figure (share of its footprint) meets smaller type first
 PARTLY_ON_FIGURE = 0.3  # from this share, smaller type that stays a headline comes first
 HEADLINE_FLOOR = 0.056  # a first title line under this share of the short side reads as a caption (issue #10's p10)
+HEADLINE_KEEP = 0.75  # moved off the figure, a headline keeps at least this share of its size first
 
 
 def _drop_order(paragraphs: tuple[Paragraph, ...]) -> list[str | Paragraph]:
@@ -205,27 +207,33 @@ def _first_fit(analysis: Analysis, request: LayoutRequest, dropped: _Dropped, va
 def _pools(find: Callable[..., list[Candidate]], headline: float) -> Iterator[list[Candidate]]:
     """The candidates to try, in order (the shrunk hierarchy only found when needed): the preferred scale's;
     first, if its best breaks a word of the title, the headline shrunk by at most ``WHOLE_TITLE_SHRINK`` to
-    stay whole, off faces and the subject; then the shrunk hierarchy, which comes before the preferred scale's
-    when their best lies on the figure (``ON_FIGURE``).  When it lies partly on it (``PARTLY_ON_FIGURE``), the
-    shrunk hierarchy's placements less on the figure whose first title line stays a ``headline`` (its ink height
-    in pixels, at least) come first."""
+    stay whole, off faces and the subject; then the shrunk hierarchy.  When the preferred best lies on the figure
+    (``ON_FIGURE``), the shrunk hierarchy comes first, led by its placements off the figure (under
+    ``PARTLY_ON_FIGURE``) whose title stays whole and keeps ``HEADLINE_KEEP`` of the best's size; when it lies
+    partly on it, the shrunk hierarchy's placements less on it lead.  Either way their first title line stays a
+    ``headline`` (an ink height in pixels: ``HEADLINE_FLOOR`` of the short side)."""
     preferred = find()
     best = min(preferred, key=_rank_key) if preferred else None
     if best is not None and best.breaks_title:
         floor = WHOLE_TITLE_SHRINK * best.scale
         shrunk = find(deep=True, down_to=floor)
         yield [c for c in shrunk if not c.breaks_title and not c.face and c.scale >= floor]
-    if best is not None and best.figure >= ON_FIGURE:
-        yield find(deep=True)  # the shrunk hierarchy first: smaller type may keep off the figure
+    if best is None or best.figure < PARTLY_ON_FIGURE:
         yield preferred
-    elif best is not None and best.figure >= PARTLY_ON_FIGURE:
-        shrunk = find(deep=True)
+        yield find(deep=True)
+        return
+    shrunk = find(deep=True)
+    if best.figure >= ON_FIGURE:
+        least = max(headline, HEADLINE_KEEP * best.block.title_height)
+        yield [
+            c for c in shrunk if c.figure < PARTLY_ON_FIGURE and c.block.title_height >= least and not c.breaks_title
+        ]
+        yield shrunk  # then smaller type still, to keep off the figure
+        yield preferred
+    else:
         yield [c for c in shrunk if c.figure < best.figure and c.block.title_height >= headline]
         yield preferred
         yield shrunk
-    else:
-        yield preferred
-        yield find(deep=True)
 
 
 def _grown(analysis: Analysis, canvas: tuple[int, int], chosen: Candidate, avoid: list[Taken]) -> Candidate:
