@@ -26,8 +26,10 @@ from poster_composer.renderer.search import (
     PARTLY_ON_FIGURE,
     _acceptable,
     _grown,
+    _rank_key,
     plan,
 )
+from poster_composer.renderer.source import load_logo
 from tests.unit.composer.conftest import canvas, logo_path, open_photo, rendered, request_for
 
 if TYPE_CHECKING:
@@ -112,11 +114,12 @@ def test_a_block_partly_on_the_figure_is_set_beside_it_while_its_title_stays_a_h
     # on the figure (the hull of the cup and its saucer): the long sets once sat over the saucer's right side
     background = reframe(open_photo("coffee.png"), (1080, 608))
     analysis = analyse(background)
-    logo_aspect = Image.open(logo_path()).width / Image.open(logo_path()).height if logo else None
+    mark = load_logo(logo_path().read_bytes()) if logo else None  # cropped to its ink, as the renderer has it
+    logo_aspect = mark.width / mark.height if mark is not None else None
     paragraphs, fonts = _paragraphs(request_for(text_set)), pairing_named(pairing)
     request = LayoutRequest(background.size, paragraphs, fonts, logo_aspect, underlay)
     preferred = find_candidates(analysis, background.size, paragraphs, fonts, logo_aspect, underlay=underlay)
-    best = min(preferred, key=lambda c: c.score)
+    best = min(preferred, key=_rank_key)
     assert PARTLY_ON_FIGURE <= best.figure < ON_FIGURE
     # WHEN planned
     layout = plan(analysis, request, random.Random(0), 0.0, [])
