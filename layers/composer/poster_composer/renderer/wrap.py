@@ -200,7 +200,7 @@ def _atoms_cached(text: str) -> tuple[_Atom, ...]:
             continue
         while j < n and is_cjk(text[j]):
             j += 1
-        # A run that is one word (领养日, 夏夜, a name among Latin words) breaks only if wider than the line.
+        # A run that is one word (领养日, 夏夜, a name after a Latin word) breaks only if wider than the line.
         for length in (j - i,) if one_cjk_word(text, i, j) else phrase_lengths(text[i:j]):
             atoms.append(_Atom(i, i + length, space))
             space, i = False, i + length
