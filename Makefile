@@ -58,6 +58,12 @@ test-unit: $(STAMP) $(JUDGE_MODEL) ## unit tests only (no sockets)
 gallery: $(STAMP) $(JUDGE_MODEL) ## render every fixture x aspect ratio x text set into out/gallery/index.html
 	PYTHONPATH=layers/composer:layers/common:. $(PY) -m poster_composer.gallery out/gallery
 
+.PHONY: gallery-unseen
+gallery-unseen: $(STAMP) $(JUDGE_MODEL) ## the same on 8 photos the renderer was never tuned on: out/gallery-unseen/
+	$(PY) tools/fetch_unseen_photos.py
+	PYTHONPATH=layers/composer:layers/common:. $(PY) -m poster_composer.gallery out/gallery-unseen \
+		--fixtures .cache/unseen/backgrounds
+
 .PHONY: bench
 bench: $(STAMP) ## renderer benchmark: p50 and ratio to Pillow decode+encode
 	$(PY) bench/bench_render.py
