@@ -1,14 +1,17 @@
-"""How much of the judge's verdict is perception?  The gallery rendered with the judge's own subject.
+"""How much of the judge's verdict is perception?  The gallery rendered seeing the photo as the judge does.
 
 The renderer finds a photo's subject with its own analysis (``poster_composer.renderer.analysis``); the
 independent judge (``poster_composer.judges``: ISNet, a salient-object detector) grades the posters on its own
-map.  This oracle hands the judge's subject (its map over 0.5) to the renderer, renders the gallery's whole matrix
-as ``make gallery`` does, and prints the same summary.  What stays over the judge's bound then is not a matter of
-seeing the subject, but of what the layout does with it:
+map.  This oracle hands the judge's view to the renderer in one role, renders the gallery's whole matrix as
+``make gallery`` does, and prints the same summary.  What stays over the judge's bound then is not a matter of
+seeing what the judge sees in that role, but of what the layout does with it:
 
-- ``--as figure``: the judge's subject replaces the renderer's figure (a subject's extent, avoided where there is
-  room: ``search.ON_FIGURE``);
-- ``--as subject``: it joins the renderer's main object, kept clear like a face (``Analysis.protected_mask``).
+- ``--as figure``: the judge's subject (its map over 0.5) replaces the renderer's figure (a subject's extent,
+  avoided where there is room: ``search.ON_FIGURE``);
+- ``--as subject``: the judge's subject joins the renderer's main object, kept clear like a face
+  (``Analysis.protected_mask``);
+- ``--as saliency``: the judge's whole map joins the renderer's saliency (the larger of the two at each point),
+  which the search's ``Occ`` scores and bounds (``search.OCC_LIMIT``) are measured on.
 
 The reframing to each aspect ratio keeps the renderer's own analysis, so both runs compose the same canvases.
 
@@ -19,6 +22,7 @@ Usage: ``PYTHONPATH=layers/composer:layers/common:. python tools/subject_oracle.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import TYPE_CHECKING
 from unittest import mock
@@ -42,21 +46,40 @@ JUDGE = "salient-object"
 SUBJECT = 0.5  # the judge's map over this is its subject
 
 
-def judged_subject(image: Image.Image, shape: tuple[int, ...]) -> Mask:
-    """The judge's subject of ``image`` on a grid of ``shape`` (the analysis's small copy)."""
+def _judged(image: Image.Image) -> npt.NDArray[np.float64]:
     judged = judge_maps(image, (JUDGE,))[JUDGE]
     if judged is None:
         raise SystemExit("the judge is not installed: the dev extra and tools/fetch_judge_model.py")
-    grey = Image.fromarray(np.round(judged * 255).astype(np.uint8)).resize((shape[1], shape[0]))
+    return judged
+
+
+def judged_subject(image: Image.Image, shape: tuple[int, ...]) -> Mask:
+    """The judge's subject of ``image`` on a grid of ``shape`` (the analysis's small copy)."""
+    grey = Image.fromarray(np.round(_judged(image) * 255).astype(np.uint8)).resize((shape[1], shape[0]))
     mask: Mask = np.asarray(grey) > SUBJECT * 255
     return mask
 
 
+def judged_map(image: Image.Image, shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
+    """The judge's map of ``image`` on a grid of ``shape`` (the analysis's small copy)."""
+    judged = Image.fromarray(_judged(image).astype(np.float32), mode="F")
+    return np.asarray(judged.resize((shape[1], shape[0]), Image.Resampling.BILINEAR), dtype=np.float64)
+
+
+def with_judged_saliency(seen: analysis.Analysis, image: Image.Image) -> analysis.Analysis:
+    """``seen`` with the judge's map of ``image`` joined to its saliency (the larger of the two at each point)."""
+    saliency = np.maximum(seen.saliency, judged_map(image, seen.saliency.shape))
+    return dataclasses.replace(seen, saliency=saliency, saliency_sat=analysis.SummedArea(saliency))
+
+
 def seeing_the_judge(role: str) -> Callable[[Image.Image], analysis.Analysis]:
-    """``analysis.analyse`` with the judge's subject in ``role`` (``figure`` or ``subject``)."""
+    """``analysis.analyse`` seeing the judge's view in ``role`` (``figure``, ``subject`` or ``saliency``)."""
     original, main_object = analysis.analyse, analysis._main_object
 
     def analyse(image: Image.Image) -> analysis.Analysis:
+        if role == "saliency":
+            return with_judged_saliency(original(image), image)
+
         def figure(faces: object, found: Mask, in_focus: object) -> Mask:
             return judged_subject(image, found.shape)
 
@@ -75,10 +98,10 @@ def seeing_the_judge(role: str) -> Callable[[Image.Image], analysis.Analysis]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Render the gallery with the judge's subject in the chosen role and print its summary."""
+    """Render the gallery seeing the judge's view in the chosen role and print its summary."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("outdir")
-    parser.add_argument("--as", dest="role", choices=("figure", "subject"), required=True)
+    parser.add_argument("--as", dest="role", choices=("figure", "subject", "saliency"), required=True)
     args, gallery_args = parser.parse_known_args(argv)
     with mock.patch.object(compose, "analyse", seeing_the_judge(args.role)):
         return gallery.main([args.outdir, *gallery_args])

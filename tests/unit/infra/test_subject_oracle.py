@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -9,7 +10,7 @@ from poster_composer.renderer.analysis import analyse
 from poster_composer.renderer.reframe import reframe
 from poster_composer.renderer.source import load_background
 from tests.conftest import fixture_image
-from tools.subject_oracle import judged_subject, seeing_the_judge
+from tools.subject_oracle import judged_map, judged_subject, seeing_the_judge
 
 
 def _saucer_strip() -> Image.Image:
@@ -40,3 +41,19 @@ def test_as_the_figure_the_judges_subject_replaces_the_renderers() -> None:
     assert seen.figure_sat is not None
     h, w = subject.shape
     assert seen.figure_sat.mean(0, 0, w, h) == pytest.approx(subject.mean())
+
+
+def test_as_saliency_the_judges_map_joins_the_renderers_where_it_is_higher() -> None:
+    # GIVEN the same strip, whose saucer the renderer's own saliency reads as calmer than the judge does
+    strip = _saucer_strip()
+    own = analyse(strip)
+    judged = judged_map(strip, own.saliency.shape)
+    subject = judged_subject(strip, own.saliency.shape)
+    assert own.saliency[subject].mean() < judged[subject].mean()
+    # WHEN analysed seeing the judge's map as saliency
+    seen = seeing_the_judge("saliency")(strip)
+    # THEN the saliency is the larger of the two maps, and the search's Occ reads it
+    assert seen.saliency == pytest.approx(np.maximum(own.saliency, judged))
+    h, w = subject.shape
+    assert seen.saliency_sat.mean(0, 0, w, h) == pytest.approx(seen.saliency.mean())
+    assert seen.protected_mask.tolist() == own.protected_mask.tolist()
