@@ -192,6 +192,7 @@ def render_case(case: Case, long_side: int, logo: bytes | None) -> Rendered:
     return Rendered(case, background, poster, None, (time.perf_counter() - start) * 1000)
 
 
+LONG_SIDE = 1080  # the posters' long side, in pixels
 JUDGE_BOUND = 0.35  # issue #10: every poster's judged Occ at most this (and a median of at most 0.15)
 
 
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m poster_composer.gallery", description=__doc__)
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--fixtures", type=Path, default=None)
-    parser.add_argument("--long-side", type=int, default=1080)
+    parser.add_argument("--long-side", type=int, default=LONG_SIDE)
     args = parser.parse_args(argv)
     args.outdir.mkdir(parents=True, exist_ok=True)
     logo_path = logo_file()
