@@ -4,9 +4,10 @@ For each gallery poster named, this renders it as ``make gallery`` does, takes t
 the renderer's search got, and enumerates every candidate that search could choose for the whole text set and
 logo: every archetype and wrap width, the relaxed grid of free positions, every type scale down to the
 legibility floors (``candidates.find_candidates`` with ``deep``).  Each candidate is graded by both independent
-judges (``poster_composer.judges``: ISNet and OpenCV's fine-grained saliency) as the mean of their maps under
-the union of its element boxes.  A panel or scrim behind the text is not counted, so this is a lower bound on the
-``Occ`` of a layout built from the candidate.
+judges (``poster_composer.judges``: ISNet and OpenCV's fine-grained saliency) with the gallery's ``Occ``
+(``posterlayout.occlusion``: the mean of a judge's map under the union of the candidate's element boxes).  A
+panel or scrim behind the text is not counted, so this is a lower bound on the ``Occ`` of a layout built from the
+candidate.
 
 It prints, per poster, the candidate with the largest title (its first line's ink ÷ the canvas's short side, the
 gallery's presence) among those at or under ``JUDGE_BOUND`` for both judges, or that there is none: whether the
@@ -26,22 +27,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
-import numpy as np
-
 from poster_composer import gallery
 from poster_composer.judges import judge_maps
 from poster_composer.renderer import compose, search
 from poster_composer.renderer.candidates import find_candidates
+from poster_composer.renderer.posterlayout import occlusion
 from poster_composer.renderer.stacking import element_boxes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import numpy as np
     import numpy.typing as npt
 
     from poster_composer.renderer.analysis import Analysis
     from poster_composer.renderer.candidates import Candidate
-    from poster_composer.renderer.layout import LayoutRequest
+    from poster_composer.renderer.layout import Box, LayoutRequest
 
 JUDGES = ("salient-object", "fine-grained")
 
@@ -69,13 +70,12 @@ def searched(case: gallery.Case, logo: bytes | None) -> tuple[gallery.Rendered, 
     return rendered, *seen[0]
 
 
-def union_mean(saliency: npt.NDArray[np.float64], boxes: Sequence[tuple[float, ...]], canvas: tuple[int, int]) -> float:
-    """Mean of ``saliency`` (any grid over the canvas) under the union of ``boxes`` (canvas pixels)."""
-    sy, sx = saliency.shape[0] / canvas[1], saliency.shape[1] / canvas[0]
-    union = np.zeros(saliency.shape, dtype=bool)
-    for x0, y0, x1, y1 in boxes:
-        union[int(y0 * sy) : int(np.ceil(y1 * sy)), int(x0 * sx) : int(np.ceil(x1 * sx))] = True
-    return float(saliency[union].mean())
+def union_mean(saliency: npt.NDArray[np.float64], boxes: Sequence[Box], canvas: tuple[int, int]) -> float:
+    """The gallery's ``Occ`` (``posterlayout.occlusion``) of ``boxes`` in canvas pixels over ``saliency`` (any grid
+    over the canvas); 0 when they cover none of its pixels."""
+    w, h = canvas
+    occ = occlusion([(x0 / w, y0 / h, x1 / w, y1 / h) for x0, y0, x1, y1 in boxes], saliency)
+    return 0.0 if occ is None else occ
 
 
 def graded(case: gallery.Case, logo: bytes | None) -> list[Graded]:

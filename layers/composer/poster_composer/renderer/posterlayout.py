@@ -117,6 +117,16 @@ def _mask(boxes: Iterable[Box], shape: tuple[int, int]) -> npt.NDArray[np.bool_]
     return mask
 
 
+def occlusion(boxes: Iterable[Box], saliency: Array) -> float | None:
+    """``Occ`` of ``boxes`` (shares of the canvas): the mean of ``saliency`` (any grid) under their union
+    (``None`` when they cover none of its pixels)."""
+    return _mean_under(saliency, _mask(boxes, saliency.shape))
+
+
+def _mean_under(values: Array, mask: npt.NDArray[np.bool_]) -> float | None:
+    return float(values[mask].mean()) if mask.any() else None
+
+
 def gradient_map(background: Image.Image) -> Array:
     """Sobel gradient magnitude of the grey background on a copy ``REA_SIZE`` px long, over its maximum."""
     scale = REA_SIZE / max(background.size)
@@ -155,7 +165,7 @@ def poster_scores(layout: dict[str, Any], saliency: Array, gradients: Array) -> 
         "und_l": und_l,
         "und_s": und_s,
         "uti": float((inverse * union).sum() / max(float(inverse.sum()), 1e-9)) if boxes else None,
-        "occ": float(saliency[union].mean()) if union.any() else None,
+        "occ": _mean_under(saliency, union),
         "rea": float(gradients[text].mean()) if text.any() else 0.0,
     }
 
