@@ -317,16 +317,17 @@ def _padded_union(layout: Layout, members: list[int]) -> IntBox:
 
 
 def scrim_box(layout: Layout, canvas: tuple[int, int], around: IntBox | None = None) -> IntBox:
-    """A scrim's box: the footprint grown away from the canvas edge it sits on (a gradient rising from the
-    edge) or all round, inside the margins and the layout's ``room`` (clear of faces and the subject).  Its
-    ramps (``_fades``) keep the text at full strength."""
+    """A scrim's box: the footprint grown by ``SCRIM_GROW`` of its height away from the canvas edge it sits on (a
+    gradient rising from the edge) or all round, inside the margins and the layout's ``room`` (clear of faces and
+    the subject).  A scrim at an edge fades as far past the text as one in mid-canvas, darkening no more of the
+    photo than the text needs.  Its ramps (``_fades``) keep the text at full strength."""
     w, h = canvas
     margin = round(0.045 * min(w, h))
     fx0, fy0, fx1, fy1 = around or layout.footprint
     grow = SCRIM_GROW * (fy1 - fy0)
     at_bottom, at_top = fy1 >= h - margin - layout.pad, fy0 <= margin + layout.pad
-    up = grow * (2.0 if at_bottom else 0.0 if at_top else 1.0)
-    down = grow * (2.0 if at_top else 0.0 if at_bottom else 1.0)
+    up = 0.0 if at_top else grow
+    down = 0.0 if at_bottom else grow
     side = min(grow, fx1 - fx0)
     rx0, ry0, rx1, ry1 = layout.room or layout.footprint
     box = (max(fx0 - side, rx0), max(fy0 - up, ry0), min(fx1 + side, rx1), min(fy1 + down, ry1))
