@@ -24,6 +24,9 @@ from tests.unit.composer.test_subject import ASTRONAUT_FACE
 
 LONG_SIDE = 1080
 SEPARATORS = "·|/-—–｜・"
+# The first test to ask for the matrix renders and judges its 180 posters (ISNet at 1024 px each): about 4 minutes
+# on a slow 2-core machine, more when it is shared, so the hang guard here is longer than the suite's 300 s.
+pytestmark = pytest.mark.timeout(900)
 
 
 @functools.cache
