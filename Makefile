@@ -9,6 +9,9 @@ PY := $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= $(shell PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || command -v python3.12 || command -v python3)
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# pytest workers: one per core (tests/conftest.py keeps each local stack's tests together in one worker).
+PYTEST_WORKERS ?= auto
+PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS)
 
 .PHONY: help
 help: ## list the targets
@@ -48,11 +51,11 @@ lint-infra: $(STAMP) ## cfn-lint, statelint (raw and substituted), sam validate 
 
 .PHONY: pytest
 pytest: $(STAMP) $(JUDGE_MODEL) ## unit, integration and end-to-end tests
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: $(STAMP) $(JUDGE_MODEL) ## unit tests only (no sockets)
-	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+	$(PYTEST) tests/unit $(PYTEST_ARGS)
 
 .PHONY: gallery
 gallery: $(STAMP) $(JUDGE_MODEL) ## render every fixture x aspect ratio x text set into out/gallery/index.html

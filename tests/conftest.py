@@ -47,3 +47,35 @@ def fixture_image(name: str) -> Path:
 @pytest.fixture
 def event_loader() -> Any:
     return load_event
+
+
+# ``make test`` runs pytest on every core (pytest-xdist, ``-n auto``) and each group below runs whole, in order, in
+# one worker.  A unit test file is its own group (its cached fixtures, such as the gallery matrix, are built once).
+# ``burst/`` and ``e2e/`` are one group each: their local stacks are package-scoped and rely on the serial order
+# (one stack at a time per process, the sub-packages of ``e2e/`` before its shared stack).  Each ``integration/``
+# sub-package is a group (its stacks are module-scoped).
+WHOLE_FOLDERS = {"burst": 1, "e2e": 1, "integration": 2}
+
+
+def worker_group(nodeid: str) -> str:
+    """The group of a test id (``tests/unit/x/test_y.py::test_z[p]`` -> ``unit/x/test_y.py``).
+
+    Example
+    -------
+    >>> worker_group("tests/e2e/composer_service/test_api.py::test_a"), worker_group("tests/unit/a/test_b.py::test_c")
+    ('e2e', 'unit/a/test_b.py')
+    """
+    parts = nodeid.split("::", 1)[0].split("/")[1:]
+    return "/".join(parts[: WHOLE_FOLDERS.get(parts[0], len(parts))])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Distribute whole groups (``worker_group``), those with the most tests first, each to the next free worker."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return GroupScheduling(config, log)
