@@ -71,7 +71,10 @@ def worker_group(nodeid: str) -> str:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Distribute whole groups (``worker_group``), those with the most tests first, each to the next free worker."""
+    """Distribute whole groups (``worker_group``), those with the most tests first, each to the next free worker.
+
+    Not ``--dist loadgroup`` with ``xdist_group`` marks: on pytest 9.2 it silently distributes test by test
+    (pytest-dev/pytest-xdist#1386: the group suffix it writes into ``item._nodeid`` is no longer read)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class GroupScheduling(LoadScopeScheduling):
