@@ -51,9 +51,9 @@ def event_loader() -> Any:
 
 # ``make test`` runs pytest on every core (pytest-xdist, ``-n auto``) and each group below runs whole, in order, in
 # one worker.  A unit test file is its own group (its cached fixtures, such as the gallery matrix, are built once).
-# ``burst/`` and ``e2e/`` are one group each: their local stacks are package-scoped and rely on the serial order
-# (one stack at a time per process, the sub-packages of ``e2e/`` before its shared stack).  Each ``integration/``
-# sub-package is a group (its stacks are module-scoped).
+# ``burst/`` and ``e2e/`` are one group each: ``e2e/`` relies on its serial order (its sub-packages' stacks before its
+# shared, package-scoped one: one stack at a time per process), and pytest stops a package's stack when a worker
+# leaves the package.  Each ``integration/`` sub-package is a group (its stacks are module-scoped).
 WHOLE_FOLDERS = {"burst": 1, "e2e": 1, "integration": 2}
 
 

@@ -3,8 +3,9 @@
 The same scenario as ``make burst`` (``bench/burst.py``), smaller: 30 images + 2 corrupt ones at once,
 provider tasks of 0.5 s, ~10 % 429 and ~5 % 5xx on submit, ~2 % FAILED tasks, partial results on n=2 jobs,
 ~10 % re-delivered S3 notifications and one Finalize killed after writing its first object. It runs its own
-local stack, and one runs at a time per process: this package sorts before ``tests/e2e`` (whose package-scoped stack
-would still be running). No wall-time assertions: the figures are checked, not how long they took.
+local stack, started and stopped inside its module's fixture, so it never runs beside another: pytest stops
+``tests/e2e``'s package-scoped stack as soon as a process leaves that package, in whichever order a worker gets the
+groups (``tests/conftest.py``). No wall-time assertions: the figures are checked, not how long they took.
 """
 
 from __future__ import annotations

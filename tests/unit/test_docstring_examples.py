@@ -9,6 +9,7 @@ import pkgutil
 import pytest
 
 PACKAGES = ("poster_common", "poster_composer", "poster_pipeline_cli")
+TEST_MODULES = ("tests.conftest",)  # the suite's own helpers with examples (how make test groups the tests)
 
 
 def _modules() -> list[str]:
@@ -18,6 +19,7 @@ def _modules() -> list[str]:
         names.append(name)
         names.extend(info.name for info in pkgutil.walk_packages(package.__path__, f"{name}."))
     modules = sorted(n for n in names if not n.endswith("__main__"))  # importing __main__ would run it
+    modules.extend(TEST_MODULES)
     for module in modules:
         importlib.import_module(module)  # at collection: urllib3 probes for IPv6 with a socket on import
     return modules
